@@ -1,0 +1,156 @@
+/* pm_core.h
+ * PacketMancer core: the conversation table and its per-direction counters.
+ *
+ * Nothing in plugin/core/ knows about epan. The Wireshark glue turns each
+ * dissected frame into one small pm_packet record (addresses, TCP flags and
+ * the analysis events Wireshark flagged on it) and hands it to a pm_table.
+ * Everything downstream (scores, reports, JSON) reads the table. This keeps
+ * the logic that users' scripts depend on testable with CUnit alone.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#ifndef PM_CORE_H
+#define PM_CORE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <glib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A frame that is not a TCP segment of any conversation still counts
+ * towards the capture summary (packets, bytes, duration). */
+#define PM_STREAM_NONE UINT32_MAX
+
+/* What Wireshark's TCP analysis said about one segment, reduced to the
+ * events SCORING.md counts. Built by pm_events_from_analysis(). */
+enum {
+    PM_EV_RETRANSMISSION = 1u << 0, /* retransmission or fast retransmission, not spurious */
+    PM_EV_SPURIOUS       = 1u << 1, /* spurious retransmission (weight 0) */
+    PM_EV_OUT_OF_ORDER   = 1u << 2,
+    PM_EV_ZERO_WINDOW    = 1u << 3,
+    PM_EV_DUP_ACK        = 1u << 4, /* the 3rd duplicate ACK of a run */
+    PM_EV_LOST_SEGMENT   = 1u << 5, /* previous segment not captured */
+    PM_EV_RESET          = 1u << 6, /* RST flag */
+};
+#define PM_EV_COUNT 7
+
+/* TCP header flags the core needs to pick the client side. */
+enum {
+    PM_TCP_SYN = 1u << 0,
+    PM_TCP_ACK = 1u << 1,
+    PM_TCP_RST = 1u << 2,
+};
+
+/* The raw facts one packet carries, as the glue reads them from
+ * tcp.analysis.* fields; kept as plain values so the counting rules of
+ * SCORING.md live in one tested function. */
+typedef struct pm_analysis_flags {
+    bool retransmission;
+    bool fast_retransmission;
+    bool spurious_retransmission;
+    bool out_of_order;
+    bool zero_window;
+    bool lost_segment;
+    uint32_t duplicate_ack_num; /* 0 when the segment is not a duplicate ACK */
+    uint8_t tcp_flags;          /* PM_TCP_* */
+} pm_analysis_flags;
+
+uint16_t pm_events_from_analysis(const pm_analysis_flags *f);
+
+typedef struct pm_endpoint {
+    uint8_t family;   /* 4 or 6 */
+    uint8_t addr[16]; /* IPv4 uses the first 4 bytes */
+    uint16_t port;
+} pm_endpoint;
+
+/* One frame as the glue hands it over. */
+typedef struct pm_packet {
+    uint32_t frame;     /* frame number, for evidence */
+    uint32_t stream;    /* tcp.stream, or PM_STREAM_NONE */
+    uint32_t length;    /* frame length on the wire */
+    int64_t ts_us;      /* absolute time, microseconds since the epoch */
+    uint16_t events;    /* PM_EV_* */
+    uint8_t tcp_flags;  /* PM_TCP_* */
+    pm_endpoint src;
+    pm_endpoint dst;
+} pm_packet;
+
+enum { PM_C2S = 0, PM_S2C = 1 };
+
+typedef struct pm_dir_counters {
+    uint64_t packets;
+    uint64_t bytes;
+    uint32_t retransmissions;
+    uint32_t spurious_retransmissions;
+    uint32_t out_of_order;
+    uint32_t zero_window_events;
+    uint32_t duplicate_ack_events;
+    uint32_t lost_segments;
+    uint32_t resets;
+} pm_dir_counters;
+
+/* One TCP conversation (one tcp.stream). Fixed size: memory per
+ * conversation does not grow with its packets. */
+typedef struct pm_conv {
+    pm_endpoint client;
+    pm_endpoint server;
+    pm_dir_counters dir[2];   /* PM_C2S, PM_S2C */
+    uint32_t stream;
+    uint32_t first_frame;
+    uint32_t last_frame;
+    bool client_from_syn;     /* client chosen by a SYN, not by the first packet */
+    /* Free for the owner of the table (the stats tree keeps its node id
+     * and the level it last showed here); the core never reads them. */
+    int32_t user_node;
+    uint32_t user_value;
+} pm_conv;
+
+/* Whole-capture summary over every packet the table was fed. */
+typedef struct pm_summary {
+    uint64_t packets_total;
+    uint64_t bytes_total;
+    int64_t first_ts_us;
+    int64_t last_ts_us;
+} pm_summary;
+
+typedef struct pm_table pm_table;
+
+pm_table *pm_table_new(void);
+void pm_table_free(pm_table *t);
+/* Forget every conversation and the summary (a new file, a retap). */
+void pm_table_reset(pm_table *t);
+
+/* Account one packet. Returns its conversation (NULL for a non-TCP
+ * packet) and, through dir_out when not NULL, the direction it was
+ * counted in. Constant time; allocates only for a new conversation. */
+pm_conv *pm_table_add(pm_table *t, const pm_packet *p, int *dir_out);
+
+pm_conv *pm_table_lookup(const pm_table *t, uint32_t stream);
+size_t pm_table_count(const pm_table *t);
+/* Conversations in order of first appearance; valid until the next add
+ * or reset. */
+pm_conv *const *pm_table_convs(const pm_table *t);
+const pm_summary *pm_table_summary(const pm_table *t);
+
+/* Capture duration in whole milliseconds (0 with fewer than 2 packets). */
+uint64_t pm_summary_duration_ms(const pm_summary *s);
+
+/* "10.0.0.1:40000" or "[2001:db8::1]:443". buf needs PM_ENDPOINT_STRLEN. */
+#define PM_ENDPOINT_STRLEN 56
+void pm_endpoint_format(const pm_endpoint *e, char *buf, size_t len);
+/* "client <-> server/TCP". buf needs PM_FLOW_STRLEN. */
+#define PM_FLOW_STRLEN (2 * PM_ENDPOINT_STRLEN + 16)
+void pm_conv_flow(const pm_conv *c, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PM_CORE_H */

@@ -1,0 +1,64 @@
+/* pm_report.h
+ * The finished analysis (pm_model) and the two text outputs drawn from it:
+ * the human report and the schema "v1" JSON document.
+ *
+ * A model is built once from a table when a report is drawn; the report
+ * and the JSON read the same rows, so they cannot disagree.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#ifndef PM_REPORT_H
+#define PM_REPORT_H
+
+#include "pm_core.h"
+#include "pm_score.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PM_SCHEMA "v1"
+
+typedef struct pm_row {
+    const pm_conv *conv;
+    pm_totals totals;
+    pm_verdict verdict;
+    char flow[PM_FLOW_STRLEN];
+} pm_row;
+
+typedef struct pm_model {
+    pm_summary summary;
+    size_t n;
+    pm_row *rows;             /* sorted by severity (SCORING.md order) */
+    pm_row **by_packets;      /* same rows, most packets first */
+    uint64_t per_level[4];    /* conversations per pm_level */
+} pm_model;
+
+pm_model *pm_model_build(const pm_table *t, const pm_score_params *p);
+void pm_model_free(pm_model *m);
+
+typedef struct pm_render_opts {
+    const char *file;   /* capture file name as given, or NULL if unknown */
+    unsigned top;       /* conversations listed in the human report */
+    pm_lang lang;
+    bool color;         /* ANSI colours (only for a terminal) */
+} pm_render_opts;
+
+void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);
+
+/* Appends the JSON document (pretty-printed, newline-terminated). Returns
+ * false if the writer reported an internal inconsistency. */
+bool pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out);
+
+/* A copy of s that is safe to print on a terminal: each control character
+ * (C0, DEL, C1: what escape sequences are made of) becomes '?', and each
+ * byte that is not valid UTF-8 becomes U+FFFD. Free with g_free. */
+char *pm_sanitize_terminal(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PM_REPORT_H */

@@ -1,0 +1,240 @@
+/* pm_table.c
+ * The conversation table: one pm_conv per tcp.stream, fed one packet at a
+ * time, plus the capture summary.
+ *
+ * Wireshark's tcp.stream already is the conversation identity (it splits
+ * reused ports and merges what TCP analysis merges), so the table trusts it
+ * and only decides which side is the client:
+ *   - the sender of the first SYN without ACK, else
+ *   - the source of the first packet seen (a capture started mid-stream).
+ * A SYN that shows up after other packets of the stream moves the client
+ * to its sender, swapping what was already counted, so the answer does
+ * not depend on whether the capture caught the handshake first.
+ *
+ * Memory: conversations are allocated in blocks of PM_BLOCK; a GHashTable
+ * maps stream numbers to them and a GPtrArray keeps first-seen order.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "pm_core.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+
+#define PM_BLOCK 256
+
+struct pm_table {
+    GHashTable *by_stream;   /* stream number -> pm_conv* (borrowed) */
+    GPtrArray *order;        /* pm_conv* in first-seen order (borrowed) */
+    GPtrArray *blocks;       /* pm_conv[PM_BLOCK] arrays (owned) */
+    size_t used_in_block;    /* slots taken in the last block */
+    pm_summary summary;
+};
+
+uint16_t
+pm_events_from_analysis(const pm_analysis_flags *f)
+{
+    uint16_t ev = 0;
+
+    /* Wireshark 4.0 also sets tcp.analysis.retransmission on a spurious
+     * retransmission; SCORING.md counts such a packet only as spurious. */
+    if (f->spurious_retransmission)
+        ev |= PM_EV_SPURIOUS;
+    else if (f->retransmission || f->fast_retransmission)
+        ev |= PM_EV_RETRANSMISSION;
+    if (f->out_of_order)
+        ev |= PM_EV_OUT_OF_ORDER;
+    if (f->zero_window)
+        ev |= PM_EV_ZERO_WINDOW;
+    /* One event per run of duplicate ACKs that reaches the classic
+     * fast-retransmit trigger: only the third of the run counts. */
+    if (f->duplicate_ack_num == 3)
+        ev |= PM_EV_DUP_ACK;
+    if (f->lost_segment)
+        ev |= PM_EV_LOST_SEGMENT;
+    if (f->tcp_flags & PM_TCP_RST)
+        ev |= PM_EV_RESET;
+    return ev;
+}
+
+pm_table *
+pm_table_new(void)
+{
+    pm_table *t = g_new0(pm_table, 1);
+
+    t->by_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
+    t->order = g_ptr_array_new();
+    t->blocks = g_ptr_array_new_with_free_func(g_free);
+    t->used_in_block = PM_BLOCK;
+    return t;
+}
+
+void
+pm_table_reset(pm_table *t)
+{
+    g_hash_table_remove_all(t->by_stream);
+    g_ptr_array_set_size(t->order, 0);
+    g_ptr_array_set_size(t->blocks, 0);
+    t->used_in_block = PM_BLOCK;
+    memset(&t->summary, 0, sizeof t->summary);
+}
+
+void
+pm_table_free(pm_table *t)
+{
+    if (!t)
+        return;
+    g_hash_table_destroy(t->by_stream);
+    g_ptr_array_free(t->order, TRUE);
+    g_ptr_array_free(t->blocks, TRUE);
+    g_free(t);
+}
+
+static bool
+endpoint_equal(const pm_endpoint *a, const pm_endpoint *b)
+{
+    return a->family == b->family && a->port == b->port &&
+           memcmp(a->addr, b->addr, sizeof a->addr) == 0;
+}
+
+static pm_conv *
+conv_alloc(pm_table *t)
+{
+    pm_conv *block;
+
+    if (t->used_in_block == PM_BLOCK) {
+        block = g_new0(pm_conv, PM_BLOCK);
+        g_ptr_array_add(t->blocks, block);
+        t->used_in_block = 0;
+    }
+    block = g_ptr_array_index(t->blocks, t->blocks->len - 1);
+    return &block[t->used_in_block++];
+}
+
+static void
+count(pm_dir_counters *d, const pm_packet *p)
+{
+    d->packets++;
+    d->bytes += p->length;
+    if (p->events & PM_EV_RETRANSMISSION) d->retransmissions++;
+    if (p->events & PM_EV_SPURIOUS)       d->spurious_retransmissions++;
+    if (p->events & PM_EV_OUT_OF_ORDER)   d->out_of_order++;
+    if (p->events & PM_EV_ZERO_WINDOW)    d->zero_window_events++;
+    if (p->events & PM_EV_DUP_ACK)        d->duplicate_ack_events++;
+    if (p->events & PM_EV_LOST_SEGMENT)   d->lost_segments++;
+    if (p->events & PM_EV_RESET)          d->resets++;
+}
+
+static void
+summary_add(pm_summary *s, const pm_packet *p)
+{
+    if (s->packets_total == 0 || p->ts_us < s->first_ts_us)
+        s->first_ts_us = p->ts_us;
+    if (s->packets_total == 0 || p->ts_us > s->last_ts_us)
+        s->last_ts_us = p->ts_us;
+    s->packets_total++;
+    s->bytes_total += p->length;
+}
+
+pm_conv *
+pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
+{
+    pm_conv *c;
+    bool syn_only = (p->tcp_flags & PM_TCP_SYN) && !(p->tcp_flags & PM_TCP_ACK);
+    int dir;
+
+    summary_add(&t->summary, p);
+    if (p->stream == PM_STREAM_NONE)
+        return NULL;
+
+    c = g_hash_table_lookup(t->by_stream, GUINT_TO_POINTER(p->stream));
+    if (!c) {
+        c = conv_alloc(t);
+        c->stream = p->stream;
+        c->client = p->src;
+        c->server = p->dst;
+        c->client_from_syn = syn_only;
+        c->first_frame = p->frame;
+        c->user_node = -1;
+        g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(p->stream), c);
+        g_ptr_array_add(t->order, c);
+    } else if (syn_only && !c->client_from_syn) {
+        /* The handshake arrived after other packets: its sender is the
+         * client, whoever spoke first. */
+        if (!endpoint_equal(&p->src, &c->client)) {
+            pm_dir_counters tmp = c->dir[PM_C2S];
+            pm_endpoint e = c->client;
+
+            c->dir[PM_C2S] = c->dir[PM_S2C];
+            c->dir[PM_S2C] = tmp;
+            c->client = c->server;
+            c->server = e;
+        }
+        c->client_from_syn = true;
+    }
+
+    dir = endpoint_equal(&p->src, &c->client) ? PM_C2S : PM_S2C;
+    count(&c->dir[dir], p);
+    c->last_frame = p->frame;
+    if (dir_out)
+        *dir_out = dir;
+    return c;
+}
+
+pm_conv *
+pm_table_lookup(const pm_table *t, uint32_t stream)
+{
+    return g_hash_table_lookup(t->by_stream, GUINT_TO_POINTER(stream));
+}
+
+size_t
+pm_table_count(const pm_table *t)
+{
+    return t->order->len;
+}
+
+pm_conv *const *
+pm_table_convs(const pm_table *t)
+{
+    return (pm_conv *const *)t->order->pdata;
+}
+
+const pm_summary *
+pm_table_summary(const pm_table *t)
+{
+    return &t->summary;
+}
+
+uint64_t
+pm_summary_duration_ms(const pm_summary *s)
+{
+    if (s->packets_total < 2)
+        return 0;
+    return (uint64_t)(s->last_ts_us - s->first_ts_us) / 1000;
+}
+
+void
+pm_endpoint_format(const pm_endpoint *e, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN];
+
+    if (e->family == 6) {
+        inet_ntop(AF_INET6, e->addr, ip, sizeof ip);
+        g_snprintf(buf, (gulong)len, "[%s]:%u", ip, e->port);
+    } else {
+        inet_ntop(AF_INET, e->addr, ip, sizeof ip);
+        g_snprintf(buf, (gulong)len, "%s:%u", ip, e->port);
+    }
+}
+
+void
+pm_conv_flow(const pm_conv *c, char *buf, size_t len)
+{
+    char a[PM_ENDPOINT_STRLEN], b[PM_ENDPOINT_STRLEN];
+
+    pm_endpoint_format(&c->client, a, sizeof a);
+    pm_endpoint_format(&c->server, b, sizeof b);
+    g_snprintf(buf, (gulong)len, "%s <-> %s/TCP", a, b);
+}
