@@ -1,0 +1,477 @@
+/* packet-packetmancer.c
+ * The PacketMancer postdissector: registration, preferences, per-packet
+ * fields, and the hand-over of each frame to the core and the taps.
+ *
+ * Where a packet enters: dissect_packetmancer(). On the first pass it
+ * reads the tcp.analysis.* fields Wireshark computed for the frame, turns
+ * them into one pm_packet record, feeds this file's conversation table
+ * (for the per-packet "score so far") and keeps a small per-frame snapshot.
+ * On later passes (tshark -2, the GUI re-dissecting a clicked packet, a
+ * retap) TCP's fields are not guaranteed any more, so it rebuilds the same
+ * record from the snapshot. On every pass the record is queued on the
+ * "packetmancer" tap, where each report keeps its own table.
+ *
+ * Cost: reading fields needs a protocol tree for every packet (+30% of
+ * dissection in tshark). The fields are only asked for ("primed") when a
+ * PacketMancer tap is listening, when running in the GUI, or when the
+ * user sets packetmancer.analyze to "always"; otherwise the plugin
+ * costs nothing.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "pm_glue.h"
+
+#include <epan/packet.h>
+#include <epan/prefs.h>
+#include <epan/proto_data.h>
+#include <epan/tap.h>
+
+#include <stdio.h>
+#include <string.h>
+
+pm_prefs pm_pref;
+int pm_tap_id = -1;
+
+static int proto_packetmancer = -1;
+static dissector_handle_t pm_handle;
+
+static int hf_pm_stream = -1;
+static int hf_pm_flow = -1;
+static int hf_pm_direction = -1;
+static int hf_pm_score = -1;
+static int hf_pm_level = -1;
+static int hf_pm_severity = -1;
+static int hf_pm_reason = -1;
+static int hf_pm_event = -1;
+static gint ett_pm = -1;
+
+/* Foreign fields, resolved by name in the handoff. */
+enum {
+    F_TCP_STREAM, F_TCP_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
+    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ICMP, F_ICMPV6, F_COUNT
+};
+static const char *const foreign_names[F_COUNT] = {
+    "tcp.stream", "tcp.flags",
+    "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
+    "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
+    "tcp.analysis.duplicate_ack_num", "icmp", "icmpv6",
+};
+static int foreign_hf[F_COUNT];
+static gboolean foreign_ok;
+
+/* This file's conversation table, used only for the per-packet fields.
+ * Built by the init routine when a file is opened (and on every
+ * redissection), freed by the cleanup routine. */
+static pm_table *file_table;
+static gboolean analyzing;      /* fields primed for this file */
+static gboolean hinted;         /* the "fields are off" hint was printed */
+
+/* What a later pass needs to show and re-tap a frame exactly as the first
+ * pass did: 28 bytes per TCP frame, in wmem_file_scope(). */
+typedef struct pm_frame {
+    guint32 stream;
+    guint16 events;
+    guint8 tcp_flags;
+    guint8 dir;
+    guint32 packets, retx, zero_window, dup_ack, out_of_order; /* so far */
+} pm_frame;
+
+#define TCP_FLAG_RST 0x004
+#define TCP_FLAG_SYN 0x002
+#define TCP_FLAG_ACK 0x010
+
+static const value_string severity_vals[] = {
+    { PM_LEVEL_OK, "OK" },
+    { PM_LEVEL_LOW, "LOW" },
+    { PM_LEVEL_MEDIUM, "MEDIUM" },
+    { PM_LEVEL_HIGH, "HIGH" },
+    { 0, NULL }
+};
+
+static const char *const event_names[PM_EV_COUNT] = {
+    "retransmission", "spurious retransmission", "out of order", "zero window",
+    "duplicate ACK event", "lost segment (not captured)", "reset",
+};
+
+/* ------------------------------------------------------- field access */
+
+static gboolean
+field_present(proto_tree *tree, int hf)
+{
+    GPtrArray *a = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+
+    return a && a->len > 0;
+}
+
+/* The last occurrence wins: with tunnels, the innermost TCP header is the
+ * one pinfo's addresses describe. */
+static gboolean
+field_last_uint(proto_tree *tree, int hf, guint32 *out)
+{
+    GPtrArray *a = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    field_info *fi;
+
+    if (!a || a->len == 0)
+        return FALSE;
+    fi = (field_info *)g_ptr_array_index(a, a->len - 1);
+    *out = fvalue_get_uinteger(PM_FVALUE(fi));
+    return TRUE;
+}
+
+static gboolean
+endpoint_from(const address *addr, guint32 port, pm_endpoint *e)
+{
+    memset(e, 0, sizeof *e);
+    if (addr->type == AT_IPv4 && addr->len == 4) {
+        e->family = 4;
+        memcpy(e->addr, addr->data, 4);
+    } else if (addr->type == AT_IPv6 && addr->len == 16) {
+        e->family = 6;
+        memcpy(e->addr, addr->data, 16);
+    } else {
+        return FALSE;
+    }
+    e->port = (guint16)port;
+    return TRUE;
+}
+
+static void
+record_common(packet_info *pinfo, pm_packet *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->frame = pinfo->num;
+    rec->stream = PM_STREAM_NONE;
+    rec->length = pinfo->fd->pkt_len;
+    rec->ts_us = (gint64)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+}
+
+/* First pass: the frame's TCP facts from the primed fields. Returns FALSE
+ * when the frame is not a segment of a TCP conversation. */
+static gboolean
+record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
+{
+    pm_analysis_flags f;
+    guint32 stream, flags = 0;
+
+    if (!tree || !field_last_uint(tree, foreign_hf[F_TCP_STREAM], &stream))
+        return FALSE;
+    /* A TCP header quoted inside an ICMP error is not a segment of the
+     * conversation; counting it would invent packets and events. */
+    if (field_present(tree, foreign_hf[F_ICMP]) || field_present(tree, foreign_hf[F_ICMPV6]))
+        return FALSE;
+    if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
+        !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
+        return FALSE;
+
+    memset(&f, 0, sizeof f);
+    field_last_uint(tree, foreign_hf[F_TCP_FLAGS], &flags);
+    if (flags & TCP_FLAG_SYN) f.tcp_flags |= PM_TCP_SYN;
+    if (flags & TCP_FLAG_ACK) f.tcp_flags |= PM_TCP_ACK;
+    if (flags & TCP_FLAG_RST) f.tcp_flags |= PM_TCP_RST;
+    f.retransmission = field_present(tree, foreign_hf[F_RETX]);
+    f.fast_retransmission = field_present(tree, foreign_hf[F_FAST_RETX]);
+    f.spurious_retransmission = field_present(tree, foreign_hf[F_SPURIOUS]);
+    f.out_of_order = field_present(tree, foreign_hf[F_OOO]);
+    f.zero_window = field_present(tree, foreign_hf[F_ZERO_WINDOW]);
+    f.lost_segment = field_present(tree, foreign_hf[F_LOST]);
+    field_last_uint(tree, foreign_hf[F_DUP_ACK_NUM], &f.duplicate_ack_num);
+
+    rec->stream = stream;
+    rec->tcp_flags = f.tcp_flags;
+    rec->events = pm_events_from_analysis(&f);
+    return TRUE;
+}
+
+/* ------------------------------------------------------------ the tree */
+
+static void
+add_reason(const char *text, void *user)
+{
+    proto_item *pi = proto_tree_add_string((proto_tree *)user, hf_pm_reason, NULL, 0, 0, text);
+
+    proto_item_set_generated(pi);
+}
+
+/* The only function that writes tree items. */
+static void
+write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr)
+{
+    pm_totals t = { fr->packets, fr->retx, fr->zero_window, fr->dup_ack, fr->out_of_order };
+    pm_verdict v = pm_score(&pm_pref.score, &t);
+    const pm_conv *c = file_table ? pm_table_lookup(file_table, fr->stream) : NULL;
+    const char *level = pm_level_name(v.level, PM_LANG_EN);
+    proto_item *ti, *pi;
+    proto_tree *st;
+
+    ti = proto_tree_add_item(tree, proto_packetmancer, tvb, 0, 0, ENC_NA);
+    proto_item_append_text(ti, ": %s, score %u (stream %u)", level, v.score, fr->stream);
+    st = proto_item_add_subtree(ti, ett_pm);
+
+    pi = proto_tree_add_uint(st, hf_pm_stream, tvb, 0, 0, fr->stream);
+    proto_item_set_generated(pi);
+    if (c) {
+        char flow[PM_FLOW_STRLEN];
+
+        pm_conv_flow(c, flow, sizeof flow);
+        pi = proto_tree_add_string(st, hf_pm_flow, tvb, 0, 0, flow);
+        proto_item_set_generated(pi);
+    }
+    pi = proto_tree_add_string(st, hf_pm_direction, tvb, 0, 0, fr->dir == PM_C2S ? "c2s" : "s2c");
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(st, hf_pm_score, tvb, 0, 0, v.score);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_string(st, hf_pm_level, tvb, 0, 0, level);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(st, hf_pm_severity, tvb, 0, 0, v.level);
+    proto_item_set_generated(pi);
+    pm_reasons(&v, &t, PM_LANG_EN, add_reason, st);
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        if (fr->events & (1u << i)) {
+            pi = proto_tree_add_string(st, hf_pm_event, tvb, 0, 0, event_names[i]);
+            proto_item_set_generated(pi);
+        }
+    }
+}
+
+/* --------------------------------------------------------- dissection */
+
+static void
+snapshot(pm_frame *fr, const pm_packet *rec, const pm_conv *c, int dir)
+{
+    pm_totals t;
+
+    pm_conv_totals(c, &t);
+    fr->stream = rec->stream;
+    fr->events = rec->events;
+    fr->tcp_flags = rec->tcp_flags;
+    fr->dir = (guint8)dir;
+    fr->packets = (guint32)MIN(t.packets, G_MAXUINT32);
+    fr->retx = (guint32)MIN(t.retx, G_MAXUINT32);
+    fr->zero_window = (guint32)MIN(t.zero_window, G_MAXUINT32);
+    fr->dup_ack = (guint32)MIN(t.dup_ack, G_MAXUINT32);
+    fr->out_of_order = (guint32)MIN(t.out_of_order, G_MAXUINT32);
+}
+
+/* Tells a user who filters on packetmancer.* in tshark without asking for
+ * the analysis why nothing matches, once. */
+static void
+hint_if_fields_wanted(proto_tree *tree)
+{
+    const int fields[] = { proto_packetmancer, hf_pm_stream, hf_pm_score, hf_pm_level,
+                           hf_pm_severity, hf_pm_reason, hf_pm_event, hf_pm_flow };
+
+    if (hinted || !tree)
+        return;
+    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+        if (proto_registrar_get_nth(fields[i])->ref_type != HF_REF_TYPE_NONE) {
+            fprintf(stderr, "packetmancer: per-packet fields are computed only with "
+                            "-o packetmancer.analyze:always or a -z packetmancer,... report\n");
+            hinted = TRUE;
+            return;
+        }
+    }
+}
+
+static int
+dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    pm_packet *rec;
+    pm_frame *fr;
+
+    if (!analyzing) {
+        hint_if_fields_wanted(tree);
+        return 0;
+    }
+
+    rec = wmem_new(pinfo->pool, pm_packet);
+    record_common(pinfo, rec);
+    fr = (pm_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0);
+
+    if (!PINFO_FD_VISITED(pinfo)) {
+        if (record_from_tree(tree, pinfo, rec)) {
+            int dir;
+            pm_conv *c = pm_table_add(file_table, rec, &dir);
+
+            fr = wmem_new(wmem_file_scope(), pm_frame);
+            snapshot(fr, rec, c, dir);
+            p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0, fr);
+        }
+    } else if (fr) {
+        if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
+            !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
+            fr = NULL;
+        else {
+            rec->stream = fr->stream;
+            rec->events = fr->events;
+            rec->tcp_flags = fr->tcp_flags;
+        }
+    }
+
+    if (fr && tree)
+        write_tree(tree, tvb, fr);
+    /* Non-TCP frames are tapped too: the summary counts every packet. */
+    tap_queue_packet(pm_tap_id, pinfo, rec);
+    return fr ? tvb_captured_length(tvb) : 0;
+}
+
+/* ------------------------------------------------- per-file lifecycle */
+
+static gboolean
+running_in_tshark(void)
+{
+    const char *prg = g_get_prgname();
+
+    return prg && (strcmp(prg, "tshark") == 0 || g_str_has_suffix(prg, "/tshark"));
+}
+
+/* Asks libwireshark for TCP's analysis fields on the first pass. */
+static void
+start_analyzing(void)
+{
+    GArray *want;
+
+    if (analyzing || !foreign_ok || !file_table ||
+        !proto_is_protocol_enabled(find_protocol_by_id(proto_packetmancer)))
+        return;
+    want = g_array_sized_new(FALSE, FALSE, sizeof(int), F_COUNT);
+    for (int i = 0; i < F_COUNT; i++)
+        if (foreign_hf[i] >= 0)
+            g_array_append_val(want, foreign_hf[i]);
+    set_postdissector_wanted_hfids(pm_handle, want);
+    analyzing = TRUE;
+}
+
+/* tshark opens the file (running this init routine) before it starts the
+ * -z taps, so the taps call pm_tap_started() when they register; the GUI
+ * may have taps before a file is opened, hence the check here too. */
+static void
+pm_init(void)
+{
+    file_table = pm_table_new();
+    hinted = FALSE;
+    if (pm_pref.analyze == PM_ANALYZE_ALWAYS || have_tap_listener(pm_tap_id) ||
+        !running_in_tshark())
+        start_analyzing();
+}
+
+void
+pm_tap_started(void)
+{
+    start_analyzing();
+}
+
+static void
+pm_cleanup(void)
+{
+    pm_table_free(file_table);
+    file_table = NULL;
+    analyzing = FALSE;
+    set_postdissector_wanted_hfids(pm_handle, NULL);
+}
+
+/* ------------------------------------------------------- registration */
+
+typedef struct {
+    const char *name, *title, *desc;
+    guint *var;
+} uint_pref;
+
+void
+proto_register_packetmancer(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_pm_stream, { "TCP stream", "packetmancer.stream", FT_UINT32, BASE_DEC,
+          NULL, 0x0, "The tcp.stream this packet belongs to", HFILL } },
+        { &hf_pm_flow, { "Flow", "packetmancer.flow", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Client <-> server of the conversation", HFILL } },
+        { &hf_pm_direction, { "Direction", "packetmancer.direction", FT_STRING, BASE_NONE,
+          NULL, 0x0, "c2s (client to server) or s2c", HFILL } },
+        { &hf_pm_score, { "Score", "packetmancer.score", FT_UINT32, BASE_DEC,
+          NULL, 0x0, "Conversation health score so far (0 = healthy)", HFILL } },
+        { &hf_pm_level, { "Level", "packetmancer.level", FT_STRING, BASE_NONE,
+          NULL, 0x0, "HIGH, MEDIUM, LOW or OK", HFILL } },
+        { &hf_pm_severity, { "Severity", "packetmancer.severity", FT_UINT8, BASE_DEC,
+          VALS(severity_vals), 0x0, "Level as a number: 0 OK, 1 LOW, 2 MEDIUM, 3 HIGH", HFILL } },
+        { &hf_pm_reason, { "Reason", "packetmancer.reason", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Why the conversation has its level", HFILL } },
+        { &hf_pm_event, { "Event", "packetmancer.event", FT_STRING, BASE_NONE,
+          NULL, 0x0, "What this packet added to the conversation's counters", HFILL } },
+    };
+    static gint *ett[] = { &ett_pm };
+    static const enum_val_t lang_vals[] = {
+        { "en", "English", PM_LANG_EN },
+        { "es", "Spanish (original wording)", PM_LANG_ES },
+        { NULL, NULL, 0 }
+    };
+    static const enum_val_t analyze_vals[] = {
+        { "auto", "When a PacketMancer report asks, and always in Wireshark", PM_ANALYZE_AUTO },
+        { "always", "Always (needed for packetmancer.* filters and fields in tshark)", PM_ANALYZE_ALWAYS },
+        { NULL, NULL, 0 }
+    };
+    pm_score_params *s = &pm_pref.score;
+    const uint_pref uprefs[] = {
+        { "top", "Conversations in the report",
+          "How many conversations the -z packetmancer,report lists", &pm_pref.top },
+        { "weight_retransmission", "Weight of a retransmission", "Score points per retransmission (per 1000 packets)", &s->w_retx },
+        { "weight_zero_window", "Weight of a zero window", "Score points per zero-window event (per 1000 packets)", &s->w_zero_window },
+        { "weight_dup_ack", "Weight of a duplicate-ACK event", "Score points per run of 3 duplicate ACKs (per 1000 packets)", &s->w_dup_ack },
+        { "weight_out_of_order", "Weight of reordering", "Score points per percent of out-of-order packets", &s->w_out_of_order },
+        { "high_score", "HIGH from score", "A score at or above this is HIGH", &s->high_score },
+        { "high_retransmissions", "HIGH from retransmissions", "This many retransmissions make a conversation HIGH", &s->high_retx },
+        { "high_zero_window", "HIGH from zero windows", "This many zero-window events make a conversation HIGH", &s->high_zero_window },
+        { "medium_score", "MEDIUM from score", "A score at or above this is MEDIUM", &s->medium_score },
+        { "medium_retransmissions", "MEDIUM from retransmissions", "This many retransmissions make a conversation MEDIUM", &s->medium_retx },
+        { "medium_zero_window", "MEDIUM from zero windows", "This many zero-window events make a conversation MEDIUM", &s->medium_zero_window },
+        { "medium_dup_ack", "MEDIUM from duplicate-ACK events", "This many duplicate-ACK events make a conversation MEDIUM", &s->medium_dup_ack },
+        { "ooo_percent", "Reordering percentage", "Out-of-order share (percent) above which reordering is MEDIUM", &s->ooo_percent },
+        { "ooo_min", "Reordering minimum", "Out-of-order packets needed before the percentage counts", &s->ooo_min },
+        { "reason_dup_ack", "Duplicate-ACK reason from", "Duplicate-ACK events needed to name them as a reason", &s->reason_dup_ack },
+        { "cap_retransmissions", "Cap: retransmissions for HIGH", "Without a zero window, HIGH needs at least this many retransmissions", &s->cap_retx },
+        { "cap_score", "Cap: score", "Score of a HIGH conversation lowered to MEDIUM by the cap, at most", &s->cap_score },
+    };
+    module_t *m;
+
+    pm_score_params_default(&pm_pref.score);
+    pm_pref.top = 5;
+    pm_pref.lang = PM_LANG_EN;
+    pm_pref.analyze = PM_ANALYZE_AUTO;
+
+    proto_packetmancer = proto_register_protocol("PacketMancer", "PacketMancer", "packetmancer");
+    proto_register_field_array(proto_packetmancer, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+
+    m = prefs_register_protocol(proto_packetmancer, NULL);
+    prefs_register_enum_preference(m, "analyze", "Analyse packets",
+        "When to read TCP analysis for every packet. Reading it costs about 30% more "
+        "dissection time, so tshark only does it when a PacketMancer report is requested, "
+        "unless this is \"always\"", &pm_pref.analyze, analyze_vals, FALSE);
+    prefs_register_enum_preference(m, "language", "Language",
+        "Language of levels and reasons in reports", &pm_pref.lang, lang_vals, FALSE);
+    for (size_t i = 0; i < G_N_ELEMENTS(uprefs); i++)
+        prefs_register_uint_preference(m, uprefs[i].name, uprefs[i].title, uprefs[i].desc,
+                                       10, uprefs[i].var);
+
+    pm_handle = register_dissector("packetmancer", dissect_packetmancer, proto_packetmancer);
+    register_postdissector(pm_handle);
+    pm_tap_id = register_tap("packetmancer");
+    register_init_routine(pm_init);
+    register_cleanup_routine(pm_cleanup);
+    pm_register_taps();
+}
+
+void
+proto_reg_handoff_packetmancer(void)
+{
+    foreign_ok = TRUE;
+    for (int i = 0; i < F_COUNT; i++) {
+        foreign_hf[i] = proto_registrar_get_id_byname(foreign_names[i]);
+        if (foreign_hf[i] < 0 && i != F_ICMP && i != F_ICMPV6) {
+            fprintf(stderr, "packetmancer: this Wireshark has no field %s; analysis disabled\n",
+                    foreign_names[i]);
+            foreign_ok = FALSE;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/* pm_glue.h
+ * What the Wireshark glue files share: the protocol and tap ids, the
+ * preferences, and the hooks between the postdissector and the taps.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#ifndef PM_GLUE_H
+#define PM_GLUE_H
+
+#include "pm_compat.h"
+#include "pm_core.h"
+#include "pm_score.h"
+
+/* Values of the "analyze" preference. */
+enum { PM_ANALYZE_AUTO = 0, PM_ANALYZE_ALWAYS = 1 };
+
+typedef struct pm_prefs {
+    pm_score_params score;
+    guint top;
+    gint lang;      /* pm_lang */
+    gint analyze;   /* PM_ANALYZE_* */
+} pm_prefs;
+
+extern pm_prefs pm_pref;
+
+/* Registered by packet-packetmancer.c. Every tap record is a pm_packet. */
+extern int pm_tap_id;
+
+/* tap-packetmancer.c: the -z packetmancer,report / ,json taps and the
+ * stats tree. Called from proto_register_packetmancer(). */
+void pm_register_taps(void);
+
+/* A PacketMancer tap listener was registered: make sure the postdissector
+ * reads TCP's analysis for this file. */
+void pm_tap_started(void);
+
+/* The capture file being read, as given on tshark's command line, or NULL
+ * when it cannot be known (the GUI). */
+const char *pm_capture_file(void);
+
+void proto_register_packetmancer(void);
+void proto_reg_handoff_packetmancer(void);
+
+#endif /* PM_GLUE_H */

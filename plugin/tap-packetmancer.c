@@ -1,0 +1,350 @@
+/* tap-packetmancer.c
+ * The three PacketMancer outputs, each a listener on the "packetmancer"
+ * tap with its own conversation table, so a tap's display filter changes
+ * only what that output sees:
+ *
+ *   -z packetmancer,report[,FILTER]   the human report      (stat_tap_ui)
+ *   -z packetmancer,json[,FILTER]     the schema v1 JSON    (stat_tap_ui)
+ *   -z packetmancer,tree[,FILTER]     a stats tree, also in the GUI's
+ *                                     Statistics menu        (stats_tree)
+ *
+ * tshark matches -z arguments by prefix, so every init callback checks
+ * what follows its own name, and a catch-all "packetmancer" entry refuses
+ * anything that is not one of the three.
+ *
+ * Copyright (c) 2026 The PacketMancer authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "pm_glue.h"
+#include "pm_report.h"
+
+#include <epan/stat_tap_ui.h>
+#include <epan/stats_tree.h>
+#include <epan/tap.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PM_TAP_USAGE "-z packetmancer,report|json|tree[,display filter]"
+
+/* ------------------------------------------------------------ file name */
+
+/* The capture file's name, as the user typed it after -r. epan knows
+ * nothing of files, so tshark's own command line is the only source; in
+ * the GUI the name stays unknown and the reports say so. */
+const char *
+pm_capture_file(void)
+{
+    static char *name;
+    static gboolean looked;
+    gchar *buf = NULL;
+    gsize len = 0;
+
+    if (looked)
+        return name;
+    looked = TRUE;
+    if (!g_file_get_contents("/proc/self/cmdline", &buf, &len, NULL))
+        return NULL;
+    for (gsize i = 0; i < len; i += strlen(buf + i) + 1) {
+        const char *a = buf + i;
+        gsize alen = strlen(a);
+        const char *next = i + alen + 1 < len ? a + alen + 1 : NULL;
+
+        if (g_str_has_prefix(a, "--read-file=")) {
+            g_free(name);
+            name = g_strdup(a + strlen("--read-file="));
+        } else if (strcmp(a, "--read-file") == 0 ||
+                   (a[0] == '-' && a[1] != '-' && alen >= 2 && a[alen - 1] == 'r')) {
+            /* "-r FILE", "--read-file FILE", or short flags ending in r ("-qr FILE") */
+            if (next) {
+                g_free(name);
+                name = g_strdup(next);
+            }
+        } else if (a[0] == '-' && a[1] == 'r' && alen > 2) {
+            g_free(name);
+            name = g_strdup(a + 2); /* "-rFILE" */
+        }
+    }
+    g_free(buf);
+    return name;
+}
+
+/* ---------------------------------------------------- report and JSON */
+
+typedef enum { OUT_REPORT, OUT_JSON } out_kind;
+
+typedef struct pm_tap {
+    out_kind kind;
+    pm_table *table;
+} pm_tap;
+
+static void
+tap_reset(void *tapdata)
+{
+    pm_table_reset(((pm_tap *)tapdata)->table);
+}
+
+static tap_packet_status
+tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+           const void *data, tap_flags_t flags _U_)
+{
+    pm_table_add(((pm_tap *)tapdata)->table, (const pm_packet *)data, NULL);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+static void
+tap_draw(void *tapdata)
+{
+    pm_tap *tap = tapdata;
+    pm_model *m = pm_model_build(tap->table, &pm_pref.score);
+    pm_render_opts o = { pm_capture_file(), pm_pref.top, (pm_lang)pm_pref.lang, FALSE };
+    GString *out = g_string_new(NULL);
+
+    if (tap->kind == OUT_JSON) {
+        if (!pm_render_json(m, &o, out)) {
+            fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
+            g_string_truncate(out, 0);
+        }
+    } else {
+        o.color = isatty(fileno(stdout));
+        pm_render_report(m, &o, out);
+    }
+    fwrite(out->str, 1, out->len, stdout);
+    fflush(stdout);
+    g_string_free(out, TRUE);
+    pm_model_free(m);
+}
+
+static void
+tap_finish(void *tapdata)
+{
+    pm_tap *tap = tapdata;
+
+    pm_table_free(tap->table);
+    g_free(tap);
+}
+
+/* Parses "packetmancer,<name>[,filter]". Returns FALSE, with a message on
+ * stderr, for anything else. */
+static gboolean
+parse_arg(const char *opt_arg, const char *prefix, const char **filter)
+{
+    size_t n = strlen(prefix);
+
+    *filter = NULL;
+    if (strncmp(opt_arg, prefix, n) != 0)
+        return FALSE;
+    if (opt_arg[n] == '\0')
+        return TRUE;
+    if (opt_arg[n] == ',') {
+        *filter = opt_arg[n + 1] ? opt_arg + n + 1 : NULL;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static PM_STAT_INIT_RET
+start_output(const char *opt_arg, out_kind kind)
+{
+    const char *prefix = kind == OUT_JSON ? "packetmancer,json" : "packetmancer,report";
+    const char *filter;
+    pm_tap *tap;
+    GString *err;
+
+    if (!parse_arg(opt_arg, prefix, &filter)) {
+        fprintf(stderr, "tshark: invalid \"-z %s\" argument; use " PM_TAP_USAGE "\n", opt_arg);
+        PM_STAT_INIT_FAIL;
+    }
+    tap = g_new0(pm_tap, 1);
+    tap->kind = kind;
+    tap->table = pm_table_new();
+    err = register_tap_listener("packetmancer", tap, filter, TL_REQUIRES_NOTHING,
+                                tap_reset, tap_packet, tap_draw, tap_finish);
+    if (err) {
+        fprintf(stderr, "tshark: couldn't register packetmancer tap: %s\n", err->str);
+        g_string_free(err, TRUE);
+        pm_table_free(tap->table);
+        g_free(tap);
+        PM_STAT_INIT_FAIL;
+    }
+    pm_tap_started();
+    PM_STAT_INIT_OK;
+}
+
+static PM_STAT_INIT_RET
+start_report(const char *opt_arg, void *userdata _U_)
+{
+#if PM_WS_AT_LEAST(4, 6)
+    return start_output(opt_arg, OUT_REPORT);
+#else
+    start_output(opt_arg, OUT_REPORT);
+#endif
+}
+
+static PM_STAT_INIT_RET
+start_json(const char *opt_arg, void *userdata _U_)
+{
+#if PM_WS_AT_LEAST(4, 6)
+    return start_output(opt_arg, OUT_JSON);
+#else
+    start_output(opt_arg, OUT_JSON);
+#endif
+}
+
+/* Anything starting with "packetmancer" that no other entry claimed. */
+static PM_STAT_INIT_RET
+refuse_unknown(const char *opt_arg, void *userdata _U_)
+{
+    fprintf(stderr, "tshark: unknown PacketMancer output \"-z %s\"; use " PM_TAP_USAGE "\n",
+            opt_arg);
+    PM_STAT_INIT_FAIL;
+}
+
+/* ----------------------------------------------------------- stats tree */
+
+/* Node layout:
+ *   Conversations by level      HIGH / MEDIUM / LOW / OK (counts now)
+ *   TCP events                  one child per event kind (ticks)
+ *   Conversations (score)       one child per flow; count = its score,
+ *                               its children = its events
+ * Levels change as packets arrive, so level nodes are set, not ticked.
+ * Each tree keeps its own table in st_tables, keyed by the stats_tree. */
+static const char st_levels[] = "Conversations by level";
+static const char st_events[] = "TCP events";
+static const char st_convs[] = "Conversations (score)";
+
+static const char *const st_event_names[PM_EV_COUNT] = {
+    "Retransmissions", "Spurious retransmissions", "Out of order",
+    "Zero window", "Duplicate ACK events (3rd dup ACK)", "Lost segments (not captured)",
+    "Resets",
+};
+
+typedef struct pm_st_state {
+    pm_table *table;
+    guint32 last_frame;
+    guint64 per_level[4];
+    int node_levels, node_events, node_convs;
+} pm_st_state;
+
+static GHashTable *st_tables; /* stats_tree* -> pm_st_state* */
+
+static void
+st_init(stats_tree *st)
+{
+    pm_st_state *s = g_new0(pm_st_state, 1);
+
+    if (!st_tables)
+        st_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
+    s->table = pm_table_new();
+    s->node_levels = stats_tree_create_node(st, st_levels, 0, STAT_DT_INT, TRUE);
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        stats_tree_create_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels,
+                               STAT_DT_INT, FALSE);
+    s->node_events = stats_tree_create_node(st, st_events, 0, STAT_DT_INT, TRUE);
+    for (int i = 0; i < PM_EV_COUNT; i++)
+        stats_tree_create_node(st, st_event_names[i], s->node_events, STAT_DT_INT, FALSE);
+    s->node_convs = stats_tree_create_node(st, st_convs, 0, STAT_DT_INT, TRUE);
+    g_hash_table_insert(st_tables, st, s);
+    pm_tap_started();
+}
+
+static void
+st_cleanup(stats_tree *st)
+{
+    pm_st_state *s = st_tables ? g_hash_table_lookup(st_tables, st) : NULL;
+
+    if (!s)
+        return;
+    g_hash_table_remove(st_tables, st);
+    pm_table_free(s->table);
+    g_free(s);
+}
+
+/* user_value of a conversation: (score << 2) | level, +1 once shown. */
+#define ST_SHOWN(u) ((u) != 0)
+#define ST_LEVEL(u) (((u) - 1) & 3)
+#define ST_SCORE(u) (((u) - 1) >> 2)
+
+static tap_packet_status
+st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
+          tap_flags_t flags _U_)
+{
+    pm_st_state *s = st_tables ? g_hash_table_lookup(st_tables, st) : NULL;
+    const pm_packet *rec = data;
+    pm_conv *c;
+    pm_totals t;
+    pm_verdict v;
+    guint32 score;
+
+    if (!s)
+        return TAP_PACKET_DONT_REDRAW;
+    /* A retap starts again from frame 1: the tree's nodes were zeroed by
+     * the stats tree itself, our table must follow. */
+    if (pinfo->num <= s->last_frame) {
+        pm_table_reset(s->table);
+        memset(s->per_level, 0, sizeof s->per_level);
+    }
+    s->last_frame = pinfo->num;
+
+    c = pm_table_add(s->table, rec, NULL);
+    if (!c)
+        return TAP_PACKET_DONT_REDRAW;
+
+    pm_conv_totals(c, &t);
+    v = pm_score(&pm_pref.score, &t);
+    score = MIN(v.score, G_MAXUINT32 >> 3);
+    if (!ST_SHOWN(c->user_value) || ST_LEVEL(c->user_value) != (guint32)v.level ||
+        ST_SCORE(c->user_value) != score) {
+        char flow[PM_FLOW_STRLEN];
+
+        if (ST_SHOWN(c->user_value))
+            s->per_level[ST_LEVEL(c->user_value)]--;
+        s->per_level[v.level]++;
+        for (int l = PM_LEVEL_OK; l <= PM_LEVEL_HIGH; l++)
+            set_stat_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels, FALSE,
+                          (gint)MIN(s->per_level[l], G_MAXINT));
+        set_stat_node(st, st_levels, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
+        pm_conv_flow(c, flow, sizeof flow);
+        c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
+        set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
+        c->user_value = ((score << 2) | (guint32)v.level) + 1;
+    }
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        if (rec->events & (1u << i)) {
+            tick_stat_node(st, st_events, 0, TRUE);
+            tick_stat_node(st, st_event_names[i], s->node_events, FALSE);
+            tick_stat_node(st, st_event_names[i], c->user_node, FALSE);
+        }
+    }
+    return TAP_PACKET_REDRAW;
+}
+
+/* -------------------------------------------------------- registration */
+
+void
+pm_register_taps(void)
+{
+    static stat_tap_ui report_ui = {
+        REGISTER_STAT_GROUP_GENERIC, "PacketMancer report", "packetmancer,report",
+        start_report, 0, NULL
+    };
+    static stat_tap_ui json_ui = {
+        REGISTER_STAT_GROUP_GENERIC, "PacketMancer JSON", "packetmancer,json",
+        start_json, 0, NULL
+    };
+    static stat_tap_ui unknown_ui = {
+        REGISTER_STAT_GROUP_GENERIC, "PacketMancer", "packetmancer",
+        refuse_unknown, 0, NULL
+    };
+
+    register_stat_tap_ui(&report_ui, NULL);
+    register_stat_tap_ui(&json_ui, NULL);
+    register_stat_tap_ui(&unknown_ui, NULL);
+    /* Registered here, from proto_register, rather than as a tap plugin:
+     * sharkd (the engine under the GUI) only sees trees registered this way. */
+    stats_tree_register("packetmancer", "packetmancer",
+                        "PacketMancer" STATS_TREE_MENU_SEPARATOR "TCP health", 0,
+                        st_packet, st_init, st_cleanup);
+}
