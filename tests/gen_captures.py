@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""Deterministic generator of the PacketMancer test captures.
+
+Usage: python3 tests/gen_captures.py [OUTDIR]      (default: <repo>/captures)
+
+Writes classic libpcap files (LINKTYPE_ETHERNET, microsecond timestamps,
+snaplen 65535) built from scratch with the Python standard library only.
+Every IPv4 header checksum and every TCP checksum is correct, so Wireshark's
+checksum validation (when enabled) stays silent.  Nothing is random: ISNs,
+IP IDs, MAC addresses and payload bytes are derived from fixed values and
+every file starts at 2024-01-01 00:00:00 UTC, so two runs produce
+byte-identical files.
+
+The scenarios are shaped around Wireshark 4.0's TCP sequence analysis
+(epan/dissectors/packet-tcp.c, tcp_analyze_sequence_number), whose rules
+matter here:
+  * a data segment whose seq is below the highest seq seen so far is
+    - "spurious retransmission" if the receiver already ACKed all of it,
+    - "fast retransmission" if >= 2 duplicate ACKs for exactly that seq came
+      in and the last of them is < 20 ms old,
+    - "out-of-order" if it arrives less than the handshake RTT (3 ms when no
+      handshake was seen) after the highest segment and does not end exactly
+      where that highest segment ends,
+    - otherwise a plain "retransmission";
+  * a segment whose seq is ABOVE the highest seq seen is flagged
+    "previous segment not captured" (lost_segment).  That is why a simple
+    swap of two segments cannot give an out-of-order flag alone: the
+    segment that jumps ahead is always flagged lost_segment.  The
+    out-of-order scenario therefore uses a segment duplicated by the path and
+    delivered late (see below);
+  * a pure ACK with the same seq/ack/window as the previous one from that
+    side is a duplicate ACK; the same but with another window is a window
+    update.  Windows are therefore kept constant except where a scenario is
+    about the window.
+
+Timing model: captured next to the server.  RTT 20 ms (client packets arrive
+20 ms after the server segment they answer), server segments 1 ms apart in a
+burst, bursts of at most 16 segments so that a burst is always on the wire
+before its first ACK comes back, retransmission timeout 200 ms (the Linux
+minimum).  Data segments carry 1000 bytes.
+
+Scenarios (file: conversations, what Wireshark 4.0 flags):
+  clean.pcap           10.0.0.1:40001 -> 10.0.0.2:80; handshake, request,
+                       10 x 1000 B response, client ACKs every 2nd segment,
+                       FIN close.  No analysis flag at all.
+  retransmissions.pcap 10.0.0.1:40002 -> 10.0.0.2:80, 40 packets; six times
+                       the last segment of a burst is lost downstream, the
+                       client ACKs what it got, the server resends the lost
+                       segment 200 ms later (RTO): 6 retransmissions.
+  dupacks.pcap         10.0.0.1:40011/40012/40013 -> 10.0.0.2:80; segment S
+                       lost downstream, every later segment makes the client
+                       repeat ACK=S: 2, 3 and 5 duplicate ACKs, then the
+                       server resends S 2 ms after the last duplicate ACK
+                       (fast retransmission), then one cumulative ACK.
+  zerowindow.pcap      10.0.0.1:40021 -> 10.0.0.2:80; the client's
+                       application stops reading twice: its ACKs shrink the
+                       window to 2000 and then 0, 150 ms later a window
+                       update reopens it to 64240.  2 zero-window ACKs (plus
+                       2 window updates).  The server sends no probes.
+  outoforder.pcap      10.0.0.3:40031 -> 10.0.0.4:80 (100 packets, 3
+                       out-of-order) and 10.0.0.3:40032 -> 10.0.0.4:80 (100
+                       packets, 2 out-of-order).  An out-of-order event: the
+                       server sends X1, X2; the path delivers a second copy
+                       of X1 0.3 ms after X2; the client then ACKs X2.
+  ipv6.pcap            [2001:db8::1]:40041 -> [2001:db8::2]:443; handshake,
+                       request, data, 1 RTO retransmission, FIN close.
+  midstream.pcap       10.0.0.1:40051 <-> 10.0.0.2:80 with no handshake: the
+                       first packet is a server data segment; 13 packets.
+  many.pcap            10.0.0.5:40061 -> 10.0.0.6:80, 1500 packets, 20 RTO
+                       retransmissions spread over a bulk transfer.
+  reset.pcap           10.0.0.7:40071 -> 10.0.0.8:80 SYN refused with
+                       RST/ACK; 10.0.0.7:40072 -> 10.0.0.8:80 handshake,
+                       request, short response, then the client aborts with
+                       RST/ACK.
+  empty.pcap           global header only, no packets.
+  demo.pcap            all packets of the nine files above; scenario i (in
+                       the order listed, clean = 1) is shifted to start at
+                       2024-01-01 00:00:00 + i*10 s.  Each scenario lasts
+                       less than 10 s, so conversations never overlap and
+                       each keeps exactly the flags of its own file.
+"""
+
+import ipaddress
+import struct
+import sys
+from pathlib import Path
+
+# 2024-01-01 00:00:00 UTC; all times below are integer microseconds.
+BASE_EPOCH_S = 1704067200
+MS = 1000
+
+RTT = 20 * MS            # client <-> server round trip seen from the server
+BURST_GAP = 1 * MS       # spacing of back-to-back server segments
+TURNAROUND = 100         # server reaction time to an incoming packet
+RTO = 200 * MS           # retransmission timeout
+SEG = 1000               # payload bytes of a full data segment
+WINDOW = 64240           # advertised window everywhere unless noted
+MAX_BURST = 16           # 16 segments x 1 ms < RTT: ACKs never interleave
+
+# TCP flag bits
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+PCAP_GLOBAL_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+
+
+def checksum16(data):
+    """RFC 1071 one's complement sum (used by IPv4 and TCP)."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def filler(n, offset=0):
+    """Deterministic printable payload.  The offset is the byte position in
+    the stream so a retransmission carries exactly the original bytes."""
+    # Short CRLF-terminated lines: the HTTP dissector on port 80 then sees a
+    # complete (non-HTTP) line at once and never asks TCP to reassemble, so
+    # retransmitted copies cause no "reassembly overlap" expert errors.
+    pattern = b"PacketMancer test payload 0123456789 abcdefghijklmnopqrstuvwxyz\r\n"
+    start = offset % len(pattern)
+    reps = (start + n) // len(pattern) + 1
+    return (pattern * reps)[start:start + n]
+
+
+class Host:
+    """One end of a conversation.  The IP ID counter lives here so that two
+    conversations of the same host keep counting like a real stack."""
+
+    def __init__(self, ip):
+        self.ip = ipaddress.ip_address(ip)
+        # Locally administered MAC derived from the last 4 address bytes.
+        self.mac = b"\x02\x00" + self.ip.packed[-4:]
+        self.ip_id = 0x1000 + self.ip.packed[-1] * 0x100
+
+
+class Endpoint:
+    """Per-conversation TCP state of one side."""
+
+    def __init__(self, host, port, isn, window=WINDOW):
+        self.host = host
+        self.port = port
+        self.isn = isn
+        self.next_seq = isn     # next sequence number this side will send
+        self.window = window
+
+
+def build_frame(src, dst, flags, seq, ack, window, payload, options=b""):
+    """Ethernet + IPv4/IPv6 + TCP frame with valid checksums."""
+    assert len(options) % 4 == 0
+    tcp_len = 20 + len(options) + len(payload)
+    offset_flags = ((20 + len(options)) // 4) << 12 | flags
+    tcp_hdr = struct.pack("!HHIIHHHH", src.port, dst.port, seq & 0xFFFFFFFF,
+                          ack & 0xFFFFFFFF, offset_flags, window, 0, 0) + options
+    s_ip, d_ip = src.host.ip, dst.host.ip
+    if s_ip.version == 4:
+        pseudo = s_ip.packed + d_ip.packed + struct.pack("!BBH", 0, 6, tcp_len)
+    else:
+        pseudo = s_ip.packed + d_ip.packed + struct.pack("!I3xB", tcp_len, 6)
+    csum = checksum16(pseudo + tcp_hdr + payload)
+    tcp = tcp_hdr[:16] + struct.pack("!H", csum) + tcp_hdr[18:] + payload
+
+    if s_ip.version == 4:
+        src.host.ip_id = (src.host.ip_id + 1) & 0xFFFF
+        ip_hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + tcp_len,
+                             src.host.ip_id, 0x4000,  # DF, like Linux
+                             64, 6, 0, s_ip.packed, d_ip.packed)
+        ip_hdr = ip_hdr[:10] + struct.pack("!H", checksum16(ip_hdr)) + ip_hdr[12:]
+        ethertype = 0x0800
+    else:
+        ip_hdr = struct.pack("!IHBB16s16s", 6 << 28, tcp_len, 6, 64,
+                             s_ip.packed, d_ip.packed)
+        ethertype = 0x86DD
+    eth = dst.host.mac + src.host.mac + struct.pack("!H", ethertype)
+    return eth + ip_hdr + tcp
+
+
+class Conversation:
+    """Scripted TCP conversation.  Scenario code advances self.t and calls
+    the packet helpers in capture order; sequence numbers are tracked here so
+    the scripts only say what is special (explicit seq/ack/window)."""
+
+    def __init__(self, packets, client, server, cport, sport, t0):
+        self.packets = packets          # shared list of (time_us, frame)
+        self.t = t0
+        self.c = Endpoint(client, cport, isn=0x1A2B0000 + cport * 7919)
+        self.s = Endpoint(server, sport, isn=0x6C000000 + cport * 104729)
+        self.count = 0
+        self.mss = 1460 if client.ip.version == 4 else 1440
+
+    def _side(self, from_client):
+        return (self.c, self.s) if from_client else (self.s, self.c)
+
+    def packet(self, from_client, flags, dt=0, nbytes=0, seq=None, ack=None,
+               window=None, options=b""):
+        """Emit one segment dt microseconds after the previous one.  With no
+        explicit seq the segment continues the sender's stream; with no
+        explicit ack it acknowledges everything the peer has sent."""
+        self.t += dt
+        src, dst = self._side(from_client)
+        fresh = seq is None
+        if fresh:
+            seq = src.next_seq
+        if ack is None:
+            ack = dst.next_seq if flags & ACK else 0
+        if window is None:
+            window = src.window
+        payload = filler(nbytes, (seq - src.isn - 1) & 0xFFFFFFFF)
+        frame = build_frame(src, dst, flags, seq, ack, window, payload, options)
+        if self.packets and self.packets[-1][0] > self.t:
+            raise AssertionError("time going backwards at %d" % self.t)
+        self.packets.append((self.t, frame))
+        self.count += 1
+        if fresh:
+            src.next_seq = (seq + nbytes + (1 if flags & (SYN | FIN) else 0)) & 0xFFFFFFFF
+        return seq
+
+    # -- building blocks -------------------------------------------------
+    def handshake(self):
+        """SYN, SYN/ACK, ACK with MSS options; Wireshark takes the SYN ->
+        ACK time (20.1 ms) as iRTT, its out-of-order time threshold."""
+        mss = struct.pack("!BBH", 2, 4, self.mss)
+        self.packet(True, SYN, options=mss)
+        self.packet(False, SYN | ACK, dt=TURNAROUND, options=mss)
+        self.packet(True, ACK, dt=RTT)
+
+    def request(self, nbytes=120):
+        """Client request, sent right behind its handshake ACK."""
+        self.packet(True, PSH | ACK, dt=50, nbytes=nbytes)
+
+    def data(self, dt, nbytes=SEG, from_client=False):
+        return self.packet(from_client, PSH | ACK, dt=dt, nbytes=nbytes)
+
+    def ack(self, from_client=True, dt=0, ack=None, window=None):
+        self.packet(from_client, ACK, dt=dt, ack=ack, window=window)
+
+    def close(self):
+        """Client FIN/ACK, server FIN/ACK, client ACK (3 packets)."""
+        self.packet(True, FIN | ACK, dt=5 * MS)
+        self.packet(False, FIN | ACK, dt=TURNAROUND)
+        self.packet(True, ACK, dt=RTT)
+
+    def burst(self, nsegs, lose_last=False):
+        """Server bulk burst, client ACKs every second segment one RTT later
+        (and the odd last one too, as its delayed-ACK timer would).
+
+        lose_last: the last segment never reaches the client, so the client
+        ACKs only up to its start (a single, non-duplicate ACK); the server
+        resends it after RTO and the client ACKs everything.  Wireshark sees
+        a plain retransmission: not ACKed yet (not spurious), no duplicate
+        ACKs (not fast), 200 ms after the highest segment (not
+        out-of-order).  Needs nsegs >= 2, otherwise the only ACK would
+        repeat the previous one and be a duplicate ACK."""
+        assert 1 <= nsegs <= MAX_BURST and (nsegs >= 2 or not lose_last)
+        times, seqs, ends = [], [], []
+        for i in range(nsegs):
+            seqs.append(self.data(dt=BURST_GAP if i else TURNAROUND))
+            times.append(self.t)
+            ends.append(self.s.next_seq)
+        received = nsegs - 1 if lose_last else nsegs
+        acked_idx = list(range(1, received, 2))
+        if received % 2:
+            acked_idx.append(received - 1)
+        for i in acked_idx:
+            self.t = times[i] + RTT
+            self.ack(ack=ends[i])
+        if lose_last:
+            self.t = times[-1] + RTO
+            self.packet(False, PSH | ACK, seq=seqs[-1], nbytes=SEG)
+            self.ack(dt=RTT, ack=ends[-1])
+
+
+# -- scenarios ------------------------------------------------------------
+# Each returns a list of (time_us_from_file_start, frame) in capture order.
+
+def scen_clean():
+    pk = []
+    c = Conversation(pk, Host("10.0.0.1"), Host("10.0.0.2"), 40001, 80, 0)
+    c.handshake()
+    c.request()
+    c.burst(10)
+    c.close()
+    assert c.count == 22
+    return pk
+
+
+def scen_retransmissions():
+    pk = []
+    c = Conversation(pk, Host("10.0.0.1"), Host("10.0.0.2"), 40002, 80, 0)
+    c.handshake()
+    c.request()
+    # 3+1 + (6+6+6+5+5+5) + 3 = 40 packets, 6 RTO retransmissions.
+    for n in (3, 3, 3, 2, 2, 2):
+        c.burst(n, lose_last=True)
+    c.close()
+    assert c.count == 40
+    return pk
+
+
+def dupack_conversation(pk, client, server, cport, ndup, t0):
+    """Segment S is captured (at the server) but lost downstream.  The client
+    ACKs the two segments before S (ACK=S.seq, the original ACK), then
+    repeats ACK=S.seq once per later segment: ndup duplicate ACKs.  The
+    server resends S 2 ms after the last duplicate: within Wireshark's 20 ms
+    fast-retransmission window and more than the iRTT after the highest
+    segment, so it is fast and cannot be taken for out-of-order."""
+    c = Conversation(pk, client, server, cport, 80, t0)
+    c.handshake()
+    c.request()
+    c.data(dt=TURNAROUND)
+    c.data(dt=BURST_GAP)
+    t_a2 = c.t
+    s_seq = c.data(dt=BURST_GAP)
+    later = []
+    for _ in range(ndup):
+        c.data(dt=BURST_GAP)
+        later.append(c.t)
+    c.t = t_a2 + RTT
+    c.ack(ack=s_seq)
+    for t in later:
+        c.t = t + RTT
+        c.ack(ack=s_seq)
+    c.packet(False, PSH | ACK, dt=2 * MS, seq=s_seq, nbytes=SEG)
+    c.ack(dt=RTT)                       # cumulative ACK of everything
+    c.close()
+    return c
+
+
+def scen_dupacks():
+    pk = []
+    t = 0
+    client, server = Host("10.0.0.1"), Host("10.0.0.2")
+    for cport, ndup in ((40011, 2), (40012, 3), (40013, 5)):
+        c = dupack_conversation(pk, client, server, cport, ndup, t)
+        t = c.t + 500 * MS
+    return pk
+
+
+def scen_zerowindow():
+    pk = []
+    c = Conversation(pk, Host("10.0.0.1"), Host("10.0.0.2"), 40021, 80, 0)
+    c.handshake()
+    c.request()
+    for _ in range(2):
+        # Four segments in flight; the application has stopped reading, so
+        # the ACK of the first two offers only the 2000 bytes already on the
+        # way (the server sent them before this ACK arrived, so no
+        # window_full) and the next ACK closes the window.
+        c.data(dt=TURNAROUND)
+        t1 = c.t
+        c.data(dt=BURST_GAP)
+        c.data(dt=BURST_GAP)
+        c.data(dt=BURST_GAP)
+        end = c.s.next_seq
+        c.t = t1 + BURST_GAP + RTT
+        c.ack(ack=end - 2 * SEG, window=2 * SEG)
+        c.ack(dt=2 * BURST_GAP, ack=end, window=0)        # zero window
+        # The server sends nothing (no probes) until the application reads
+        # and the stack reopens the window: same ACK, new window.
+        c.ack(dt=150 * MS, ack=end, window=WINDOW)        # window update
+    c.burst(2)
+    c.close()
+    return pk
+
+
+def ooo_conversation(pk, client, server, cport, n_ooo, t0):
+    """100 packets: 3 handshake + 1 request + 3 close + n_ooo events of 4
+    packets + plain bursts to fill up.  Event: server sends X1, X2; the path
+    delivers a duplicate of X1 0.3 ms after X2 (< iRTT, seq below the
+    highest, does not end where X2 ends => out-of-order; the client has not
+    ACKed X1 yet => not spurious); the client ACKs X2 once."""
+    c = Conversation(pk, client, server, cport, 80, t0)
+    c.handshake()
+    c.request()
+    fill = 100 - 7 - 4 * n_ooo
+    # Plain bursts of 2 segments + 1 ACK (3 packets); a remainder is absorbed
+    # by one or two bursts of 1 segment + ACK (2 packets each).
+    plain = []
+    while fill % 3:
+        plain.append(1)
+        fill -= 2
+    plain += [2] * (fill // 3)
+    # Spread the events evenly through the transfer.
+    step = len(plain) // (n_ooo + 1)
+    for i, n in enumerate(plain):
+        c.burst(n)
+        if (i + 1) % step == 0 and (i + 1) // step <= n_ooo:
+            x1 = c.data(dt=TURNAROUND)
+            c.data(dt=BURST_GAP)
+            c.packet(False, PSH | ACK, dt=300, seq=x1, nbytes=SEG)
+            c.ack(dt=RTT)
+    c.close()
+    assert c.count == 100, c.count
+    return c
+
+
+def scen_outoforder():
+    pk = []
+    client, server = Host("10.0.0.3"), Host("10.0.0.4")
+    a = ooo_conversation(pk, client, server, 40031, 3, 0)
+    ooo_conversation(pk, client, server, 40032, 2, a.t + 500 * MS)
+    return pk
+
+
+def scen_ipv6():
+    pk = []
+    c = Conversation(pk, Host("2001:db8::1"), Host("2001:db8::2"), 40041, 443, 0)
+    c.handshake()
+    c.request(200)
+    c.burst(6)
+    c.burst(4, lose_last=True)
+    c.burst(4)
+    c.close()
+    return pk
+
+
+def scen_midstream():
+    """Capture starts in the middle of a transfer: no SYN, the first packet
+    is server data.  Wireshark sets both bases from what it sees first, so
+    nothing is flagged."""
+    pk = []
+    c = Conversation(pk, Host("10.0.0.1"), Host("10.0.0.2"), 40051, 80, 0)
+    # Pretend some data already went both ways before the capture started.
+    c.c.next_seq += 350
+    c.s.next_seq += 25000
+    c.burst(2)
+    c.burst(2)
+    c.data(dt=5 * MS, nbytes=150, from_client=True)   # next request
+    c.burst(2)
+    # Server closes this time (HTTP/1.0 style): FIN/ACK, FIN/ACK, ACK.
+    c.packet(False, FIN | ACK, dt=TURNAROUND)
+    c.packet(True, FIN | ACK, dt=RTT)
+    c.packet(False, ACK, dt=TURNAROUND)
+    assert c.count == 13
+    return pk
+
+
+def scen_many():
+    pk = []
+    c = Conversation(pk, Host("10.0.0.5"), Host("10.0.0.6"), 40061, 80, 0)
+    c.handshake()
+    c.request()
+    # 7 + 58 bursts x (16 + 8) + 19 x 5 + 1 x 6 = 1500 packets.
+    lossy = [3] + [2] * 19
+    for i in range(58):
+        c.burst(16)
+        if i % 3 == 0:
+            c.burst(lossy.pop(0), lose_last=True)
+    assert not lossy
+    c.close()
+    assert c.count == 1500, c.count
+    return pk
+
+
+def scen_reset():
+    pk = []
+    client, server = Host("10.0.0.7"), Host("10.0.0.8")
+    # (a) Nothing listens: the SYN is answered by RST/ACK, seq 0, window 0.
+    a = Conversation(pk, client, server, 40071, 80, 0)
+    a.packet(True, SYN, options=struct.pack("!BBH", 2, 4, 1460))
+    a.packet(False, RST | ACK, dt=TURNAROUND, seq=0, window=0)
+    # (b) The client aborts an established connection (SO_LINGER 0).
+    b = Conversation(pk, client, server, 40072, 80, a.t + 1000 * MS)
+    b.handshake()
+    b.request()
+    b.burst(3)
+    b.packet(True, RST | ACK, dt=10 * MS)
+    return pk
+
+
+SCENARIOS = [
+    ("clean.pcap", scen_clean),
+    ("retransmissions.pcap", scen_retransmissions),
+    ("dupacks.pcap", scen_dupacks),
+    ("zerowindow.pcap", scen_zerowindow),
+    ("outoforder.pcap", scen_outoforder),
+    ("ipv6.pcap", scen_ipv6),
+    ("midstream.pcap", scen_midstream),
+    ("many.pcap", scen_many),
+    ("reset.pcap", scen_reset),
+]
+
+DEMO_SPACING = 10 * 1000 * MS
+
+
+def write_pcap(path, packets, offset_us=0):
+    with open(path, "wb") as f:
+        f.write(PCAP_GLOBAL_HEADER)
+        for t, frame in packets:
+            ts = BASE_EPOCH_S * 1000000 + offset_us + t
+            f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000,
+                                len(frame), len(frame)))
+            f.write(frame)
+
+
+def main():
+    default = Path(__file__).resolve().parent.parent / "captures"
+    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else default
+    outdir.mkdir(parents=True, exist_ok=True)
+    demo = []
+    for i, (name, fn) in enumerate(SCENARIOS, start=1):
+        packets = fn()
+        # demo.pcap needs every scenario to fit in its 10 s slot.
+        assert packets[-1][0] < DEMO_SPACING, name
+        write_pcap(outdir / name, packets)
+        demo += [(t + i * DEMO_SPACING, frame) for t, frame in packets]
+    write_pcap(outdir / "empty.pcap", [])
+    write_pcap(outdir / "demo.pcap", demo)
+    print("wrote %d files to %s" % (len(SCENARIOS) + 2, outdir))
+
+
+if __name__ == "__main__":
+    main()
