@@ -1,0 +1,550 @@
+#!/usr/bin/env python3
+"""End-to-end tests: tshark with the freshly built PacketMancer plugin.
+
+Expected values come from two independent places, never from the plugin:
+
+* by hand, from docs/SCORING.md, for the generated captures in captures/
+  (their content is known: tests/gen_captures.py, tests/captures-expected.txt);
+* from plain tshark (no plugin) on the same file: its own tcp.analysis.*
+  fields are aggregated here, in Python, following SCORING.md, and compared
+  with the plugin's JSON and its per-packet fields. This runs on every
+  capture in captures/ and in ../shared/captures/ when that folder exists.
+
+tshark runs through tests/tshark-pm, which stages the plugin in a private
+personal-plugin folder (and drops root, which ignores such folders).
+
+Usage: integration.py --plugin build/packetmancer.so [--wireshark-version 4.0]
+Prints one line per check and "N passed, N failed, N skipped" at the end.
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal, ROUND_HALF_UP
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "captures"
+SHARED = ROOT.parent / "shared" / "captures"
+WRAPPER = ROOT / "tests" / "tshark-pm"
+
+PASSED, FAILED, SKIPPED = [], [], []
+PLUGIN = None
+
+
+# ------------------------------------------------------------------ running
+
+def run(cmd, check_rc=None, timeout=600):
+    p = subprocess.run(cmd, capture_output=True, timeout=timeout)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if check_rc is not None and p.returncode != check_rc:
+        raise AssertionError(f"{cmd[:6]}... exited {p.returncode}: {err.strip()[:500]}")
+    return p.returncode, out, err
+
+
+def pm(*args, check_rc=0):
+    """tshark with the plugin."""
+    return run([str(WRAPPER), "--plugin", PLUGIN, *args], check_rc=check_rc)
+
+
+def plain(*args, check_rc=None):
+    """tshark without the plugin (as root it ignores personal plugins, and
+    HOME points nowhere useful otherwise)."""
+    env_home = ["env", "HOME=/nonexistent"]
+    return run([*env_home, "tshark", *args], check_rc=check_rc)
+
+
+def pm_json(capture, *extra):
+    rc, out, err = pm("-q", "-r", str(capture), *extra, "-z", "packetmancer,json", check_rc=None)
+    return rc, out, err
+
+
+def check(name, fn):
+    try:
+        fn()
+    except SkipTest as e:
+        SKIPPED.append(name)
+        print(f"SKIP {name}: {e}")
+    except Exception as e:  # noqa: BLE001 - every failure is reported the same way
+        FAILED.append(name)
+        print(f"FAIL {name}: {e}")
+    else:
+        PASSED.append(name)
+        print(f"ok   {name}")
+
+
+class SkipTest(Exception):
+    pass
+
+
+def skip(why):
+    raise SkipTest(why)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+# ------------------------------------------- SCORING.md, written again here
+
+def score_level(P, R, Z, D, O):
+    """Score and level of SCORING.md v1 with default weights, computed with
+    exact fractions, independently of the C code."""
+    k = max(Fraction(P, 1000), 1)
+    opct = Fraction(100 * O, P) if P else Fraction(0)
+    raw = 12 * Fraction(R) / k + 9 * Fraction(Z) / k + 4 * Fraction(D) / k + 2 * opct
+    # round half away from zero (raw >= 0)
+    score = (2 * raw.numerator + raw.denominator) // (2 * raw.denominator)
+    ooo_alarm = opct > 2 and O >= 3
+    if score >= 100 or R >= 20 or Z >= 2:
+        level = "HIGH"
+    elif score >= 50 or R >= 5 or Z >= 1 or D >= 5 or ooo_alarm:
+        level = "MEDIUM"
+    elif score >= 1:
+        level = "LOW"
+    else:
+        level = "OK"
+    if level == "HIGH" and R < 3 and Z == 0:
+        level = "MEDIUM"
+        score = min(score, 80)
+    reasons = []
+    if R >= 20:
+        reasons.append(f"high retransmissions ({R})")
+    elif R >= 5:
+        reasons.append(f"moderate retransmissions ({R})")
+    if Z >= 1:
+        reasons.append(f"zero window ({Z})")
+    if D >= 3:
+        if R == 0 and Z == 0:
+            reasons.append(f"many duplicate ACKs without retransmissions ({D})")
+        else:
+            reasons.append(f"duplicate ACK events (\u22653) ({D})")
+    if ooo_alarm:
+        pct = Decimal(100 * O) / Decimal(P)
+        reasons.append(f"out of order {pct.quantize(Decimal('0.1'), ROUND_HALF_UP)}% (~{O})")
+    return score, level, reasons
+
+
+FIELDS = ["frame.number", "frame.len", "frame.protocols", "tcp.stream", "tcp.flags",
+          "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+          "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
+          "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
+          "tcp.analysis.zero_window", "tcp.analysis.duplicate_ack_num",
+          "tcp.analysis.lost_segment"]
+
+COUNTERS = ["packets", "bytes", "retransmissions", "spurious_retransmissions", "out_of_order",
+            "zero_window_events", "duplicate_ack_events", "lost_segments", "resets"]
+
+
+def endpoint(ip4, ip6, port):
+    return f"[{ip6}]:{port}" if ip6 else f"{ip4}:{port}"
+
+
+def plain_frames(capture, two_pass=False):
+    """One dict per frame from plain tshark's own fields."""
+    args = ["-n", "-r", str(capture), "-o", "tcp.analyze_sequence_numbers:TRUE",
+            "-T", "fields", "-E", "occurrence=l", "-E", "separator=\t"]
+    if two_pass:
+        args.insert(0, "-2")
+    for f in FIELDS:
+        args += ["-e", f]
+    rc, out, err = plain(*args)
+    frames = []
+    for line in out.splitlines():
+        v = dict(zip(FIELDS, line.split("\t")))
+        frames.append(v)
+    return rc, frames
+
+
+def expected_from_plain(frames):
+    """Per-conversation counters, per-frame running verdicts, and the
+    summary, following SCORING.md from plain tshark's fields."""
+    convs = {}
+    per_frame = {}
+    for v in frames:
+        if not v.get("tcp.stream") or "icmp" in v["frame.protocols"].split(":"):
+            continue
+        stream = int(v["tcp.stream"])
+        src = endpoint(v["ip.src"], v["ipv6.src"], v["tcp.srcport"])
+        dst = endpoint(v["ip.dst"], v["ipv6.dst"], v["tcp.dstport"])
+        flags = int(v["tcp.flags"], 16) if v["tcp.flags"] else 0
+        syn_only = bool(flags & 0x02) and not flags & 0x10
+        c = convs.get(stream)
+        if c is None:
+            c = convs[stream] = {"client": src, "server": dst, "syn": syn_only,
+                                 "c2s": dict.fromkeys(COUNTERS, 0), "s2c": dict.fromkeys(COUNTERS, 0),
+                                 "first_frame": int(v["frame.number"])}
+        elif syn_only and not c["syn"]:
+            if src != c["client"]:
+                c["client"], c["server"] = c["server"], c["client"]
+                c["c2s"], c["s2c"] = c["s2c"], c["c2s"]
+            c["syn"] = True
+        d = c["c2s"] if src == c["client"] else c["s2c"]
+        d["packets"] += 1
+        d["bytes"] += int(v["frame.len"])
+        events = []
+        if v["tcp.analysis.spurious_retransmission"]:
+            d["spurious_retransmissions"] += 1
+            events.append("spurious retransmission")
+        elif v["tcp.analysis.retransmission"] or v["tcp.analysis.fast_retransmission"]:
+            d["retransmissions"] += 1
+            events.append("retransmission")
+        if v["tcp.analysis.out_of_order"]:
+            d["out_of_order"] += 1
+            events.append("out of order")
+        if v["tcp.analysis.zero_window"]:
+            d["zero_window_events"] += 1
+            events.append("zero window")
+        if v["tcp.analysis.duplicate_ack_num"] == "3":
+            d["duplicate_ack_events"] += 1
+            events.append("duplicate ACK event")
+        if v["tcp.analysis.lost_segment"]:
+            d["lost_segments"] += 1
+            events.append("lost segment (not captured)")
+        if flags & 0x04:
+            d["resets"] += 1
+            events.append("reset")
+        c["last_frame"] = int(v["frame.number"])
+        tot = totals(c)
+        score, level, _ = score_level(*tot)
+        per_frame[int(v["frame.number"])] = (stream, score, level, events)
+    for c in convs.values():
+        c["flow"] = f"{c['client']} <-> {c['server']}/TCP"
+        c["score"], c["level"], c["reasons"] = score_level(*totals(c))
+    return convs, per_frame
+
+
+def totals(c):
+    a, b = c["c2s"], c["s2c"]
+    return (a["packets"] + b["packets"], a["retransmissions"] + b["retransmissions"],
+            a["zero_window_events"] + b["zero_window_events"],
+            a["duplicate_ack_events"] + b["duplicate_ack_events"],
+            a["out_of_order"] + b["out_of_order"])
+
+
+def severity_order(convs):
+    return [c["flow"] for c in sorted(convs, key=lambda c: (-c["score"], c["flow"].encode()))]
+
+
+def compare_with_plain(capture):
+    """The plugin's JSON equals what plain tshark's fields say."""
+    prc, frames = plain_frames(capture)
+    rc, out, err = pm_json(capture)
+    eq(rc, prc, f"exit status (plain tshark exits {prc})")
+    if "Segmentation fault" in err or rc < 0:
+        raise AssertionError(f"crash: {err[-300:]}")
+    doc = json.loads(out)
+    convs, _ = expected_from_plain(frames)
+    got = {c["stream"]: c for c in doc["detectors"]["tcp_health"]["top_by_severity"]}
+    eq(doc["summary"]["packets_total"], len(frames), "packets_total")
+    eq(doc["detectors"]["tcp_health"]["conversations_total"], len(convs), "conversations_total")
+    eq(sorted(got), sorted(convs), "streams")
+    for s, e in convs.items():
+        g = got[s]
+        eq(g["flow"], e["flow"], f"stream {s} flow")
+        for d in ("c2s", "s2c"):
+            eq(g[d], e[d], f"stream {s} {d}")
+        eq((g["score"]["value"], g["score"]["level"], g["reasons"]),
+           (e["score"], e["level"], e["reasons"]), f"stream {s} verdict")
+        eq((g["first_frame"], g["last_frame"]), (e["first_frame"], e["last_frame"]), f"stream {s} frames")
+    eq([c["flow"] for c in doc["detectors"]["tcp_health"]["top_by_severity"]],
+       severity_order(convs.values()), "severity order")
+    by_packets = [c["flow"] for c in sorted(convs.values(),
+                  key=lambda c: (-(c["c2s"]["packets"] + c["s2c"]["packets"]), c["flow"].encode()))]
+    eq([c["flow"] for c in doc["detectors"]["tcp_health"]["top_by_packets"]], by_packets,
+       "top_by_packets order")
+
+
+def per_packet_fields(capture, two_pass=False):
+    """packetmancer.* per frame equals the running verdict from plain tshark."""
+    _, frames = plain_frames(capture)
+    _, expected = expected_from_plain(frames)
+    args = ["-n", "-r", str(capture), "-o", "packetmancer.analyze:always", "-T", "fields",
+            "-E", "separator=\t", "-E", "aggregator=|",
+            "-e", "frame.number", "-e", "packetmancer.stream", "-e", "packetmancer.score",
+            "-e", "packetmancer.level", "-e", "packetmancer.event"]
+    if two_pass:
+        args.insert(0, "-2")
+    _, out, _ = pm(*args)
+    seen = 0
+    for line in out.splitlines():
+        num, stream, score, level, events = (line.split("\t") + [""] * 5)[:5]
+        num = int(num)
+        if num not in expected:
+            eq(stream, "", f"frame {num} is not a TCP segment but has packetmancer.stream")
+            continue
+        e_stream, e_score, e_level, e_events = expected[num]
+        eq((int(stream), int(score), level, events.split("|") if events else []),
+           (e_stream, e_score, e_level, e_events), f"frame {num}")
+        seen += 1
+    eq(seen, len(expected), "frames with packetmancer fields")
+
+
+# ------------------------------------------------- generated captures, by hand
+
+# Worked out from SCORING.md with the counts the generator puts in each
+# capture (tests/captures-expected.txt). k = 1 unless P > 1000.
+HAND = {
+    # P=22, nothing flagged: score 0.
+    "10.0.0.1:40001 <-> 10.0.0.2:80/TCP": (0, "OK", []),
+    # P=40, R=6: 12*6 = 72 -> MEDIUM (score >= 50, and R >= 5).
+    "10.0.0.1:40002 <-> 10.0.0.2:80/TCP": (72, "MEDIUM", ["moderate retransmissions (6)"]),
+    # dup-ACK run of 2: no event; the fast retransmission: R=1 -> 12, LOW.
+    "10.0.0.1:40011 <-> 10.0.0.2:80/TCP": (12, "LOW", []),
+    # runs of 3 and of 5 each count once: D=1, R=1 -> 12 + 4 = 16, LOW.
+    "10.0.0.1:40012 <-> 10.0.0.2:80/TCP": (16, "LOW", []),
+    "10.0.0.1:40013 <-> 10.0.0.2:80/TCP": (16, "LOW", []),
+    # P=24, Z=2: 9*2 = 18 -> HIGH by Z >= 2; the cap needs Z = 0, so it stays.
+    "10.0.0.1:40021 <-> 10.0.0.2:80/TCP": (18, "HIGH", ["zero window (2)"]),
+    # P=100, O=3: O% = 3, 2*3 = 6 -> MEDIUM (O% > 2 and O >= 3).
+    "10.0.0.3:40031 <-> 10.0.0.4:80/TCP": (6, "MEDIUM", ["out of order 3.0% (~3)"]),
+    # P=100, O=2: O% = 2, not above 2 -> score 4, LOW.
+    "10.0.0.3:40032 <-> 10.0.0.4:80/TCP": (4, "LOW", []),
+    # IPv6, P=30, R=1 -> 12, LOW.
+    "[2001:db8::1]:40041 <-> [2001:db8::2]:443/TCP": (12, "LOW", []),
+    # No handshake: the first packet's source (the real server) is the client.
+    "10.0.0.2:80 <-> 10.0.0.1:40051/TCP": (0, "OK", []),
+    # P=1500, R=20: k = 1.5, 12*20/1.5 = 160 -> HIGH (R >= 20, not capped).
+    "10.0.0.5:40061 <-> 10.0.0.6:80/TCP": (160, "HIGH", ["high retransmissions (20)"]),
+    # Refused (SYN, RST/ACK) and reset connections: RSTs are counted, not scored.
+    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP": (0, "OK", []),
+    "10.0.0.7:40072 <-> 10.0.0.8:80/TCP": (0, "OK", []),
+}
+
+# Score descending, then flow ascending (byte order: '1' < '[').
+HAND_ORDER = [
+    "10.0.0.5:40061 <-> 10.0.0.6:80/TCP",
+    "10.0.0.1:40002 <-> 10.0.0.2:80/TCP",
+    "10.0.0.1:40021 <-> 10.0.0.2:80/TCP",
+    "10.0.0.1:40012 <-> 10.0.0.2:80/TCP",
+    "10.0.0.1:40013 <-> 10.0.0.2:80/TCP",
+    "10.0.0.1:40011 <-> 10.0.0.2:80/TCP",
+    "[2001:db8::1]:40041 <-> [2001:db8::2]:443/TCP",
+    "10.0.0.3:40031 <-> 10.0.0.4:80/TCP",
+    "10.0.0.3:40032 <-> 10.0.0.4:80/TCP",
+    "10.0.0.1:40001 <-> 10.0.0.2:80/TCP",
+    "10.0.0.2:80 <-> 10.0.0.1:40051/TCP",
+    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP",
+    "10.0.0.7:40072 <-> 10.0.0.8:80/TCP",
+]
+
+
+def demo_json(*extra):
+    rc, out, err = pm_json(CAPTURES / "demo.pcap", *extra)
+    eq(rc, 0, f"exit status ({err.strip()[:200]})")
+    return json.loads(out)
+
+
+def t_hand_verdicts():
+    doc = demo_json()
+    th = doc["detectors"]["tcp_health"]
+    got = {c["flow"]: (c["score"]["value"], c["score"]["level"], c["reasons"]) for c in th["top_by_severity"]}
+    eq(got, HAND, "verdicts")
+    eq([c["flow"] for c in th["top_by_severity"]], HAND_ORDER, "severity order")
+    eq(th["conversations_total"], 13, "conversations_total")
+    eq(th["conversations_by_level"], {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}, "levels")
+    eq(doc["summary"]["packets_total"], 1900, "packets_total")
+    eq(doc["summary"]["schema"], "v1", "schema")
+    eq(doc["summary"]["file"].endswith("captures/demo.pcap"), True, "file name")
+
+
+def t_hand_counters():
+    th = demo_json()["detectors"]["tcp_health"]
+    by_flow = {c["flow"]: c for c in th["top_by_severity"]}
+    # Per-direction counts the generator wrote (captures-expected.txt).
+    zw = by_flow["10.0.0.1:40021 <-> 10.0.0.2:80/TCP"]
+    eq((zw["c2s"]["zero_window_events"], zw["s2c"]["zero_window_events"]), (2, 0), "zero windows by direction")
+    retx = by_flow["10.0.0.1:40002 <-> 10.0.0.2:80/TCP"]
+    eq((retx["c2s"]["packets"], retx["s2c"]["packets"], retx["s2c"]["retransmissions"]), (17, 23, 6), "retransmissions")
+    eq((retx["c2s"]["bytes"], retx["s2c"]["bytes"]), (1042, 22246), "bytes")
+    d5 = by_flow["10.0.0.1:40013 <-> 10.0.0.2:80/TCP"]
+    eq((d5["c2s"]["duplicate_ack_events"], d5["s2c"]["retransmissions"]), (1, 1), "dup-ACK run of 5")
+    d2 = by_flow["10.0.0.1:40011 <-> 10.0.0.2:80/TCP"]
+    eq(d2["c2s"]["duplicate_ack_events"], 0, "dup-ACK run of 2")
+    refused = by_flow["10.0.0.7:40071 <-> 10.0.0.8:80/TCP"]
+    eq((refused["c2s"]["resets"], refused["s2c"]["resets"]), (0, 1), "refused")
+    reset = by_flow["10.0.0.7:40072 <-> 10.0.0.8:80/TCP"]
+    eq((reset["c2s"]["resets"], reset["s2c"]["resets"]), (1, 0), "client reset")
+    mid = by_flow["10.0.0.2:80 <-> 10.0.0.1:40051/TCP"]
+    eq((mid["c2s"]["packets"], mid["s2c"]["packets"]), (8, 5), "mid-stream directions")
+    by_pkts = [c["flow"] for c in th["top_by_packets"]][:3]
+    eq(by_pkts, ["10.0.0.5:40061 <-> 10.0.0.6:80/TCP", "10.0.0.3:40031 <-> 10.0.0.4:80/TCP",
+                 "10.0.0.3:40032 <-> 10.0.0.4:80/TCP"], "top_by_packets head")
+
+
+def t_report_layout():
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,report")
+    lines = out.splitlines()
+    header = next(l for l in lines if l.startswith("File: "))
+    m = re.match(r"File: (\S+) \| Packets: 1900 \| Duration: (\d+) ms \| Rate: [\d.]+ Mbps \| Schema: v1$", header)
+    if not m or not m.group(1).endswith("captures/demo.pcap"):
+        raise AssertionError(f"header line: {header!r}")
+    if "Found 13 distinct TCP conversations." not in lines:
+        raise AssertionError("conversation count line missing")
+    tops = [l for l in lines if l.startswith("  - [")]
+    eq(len(tops), 5, "top N default")
+    eq(tops[0], "  - [HIGH | score=160] 10.0.0.5:40061 <-> 10.0.0.6:80/TCP", "first entry")
+    eq(tops[1], "  - [MEDIUM | score=72] 10.0.0.1:40002 <-> 10.0.0.2:80/TCP", "second entry")
+    i = lines.index(tops[1])
+    eq(lines[i + 1], "    -> C->S: Pkts: 17, Retrans.: 0, Out of order: 0, ZeroWin: 0, DupACK(ev\u22653): 0", "c2s line")
+    eq(lines[i + 2], "    <- S->C: Pkts: 23, Retrans.: 6, Out of order: 0, ZeroWin: 0, DupACK(ev\u22653): 0", "s2c line")
+    eq(lines[i + 3], "    Reasons: moderate retransmissions (6)", "reasons line")
+    if "\x1b" in out:
+        raise AssertionError("colour codes in a report that is not on a terminal")
+
+
+def t_report_top_and_spanish():
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.top:2",
+                   "-o", "packetmancer.language:es", "-z", "packetmancer,report")
+    lines = out.splitlines()
+    tops = [l for l in lines if l.startswith("  - [")]
+    eq(tops, ["  - [ALTA | score=160] 10.0.0.5:40061 <-> 10.0.0.6:80/TCP",
+              "  - [MEDIA | score=72] 10.0.0.1:40002 <-> 10.0.0.2:80/TCP"], "top 2 in Spanish")
+    if "    Razones: retransmisiones altas (20)" not in lines:
+        raise AssertionError("Spanish reason missing")
+    if "Se encontraron 13 conversaciones TCP distintas." not in lines:
+        raise AssertionError("Spanish count line missing")
+
+
+def t_tree():
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,tree")
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"^(\s*)(\S.*?)\s{2,}(\d+)\s", line)
+        if m:
+            rows[(len(m.group(1)), m.group(2))] = int(m.group(3))
+    eq(rows.get((0, "Conversations by level")), 13, "conversations")
+    eq({l: rows.get((1, l)) for l in ("HIGH", "MEDIUM", "LOW", "OK")},
+       {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}, "levels")
+    # Events: R = 6+1+1+1+1+20 = 30, Z = 2, D = 2, O = 5, RST = 2.
+    eq(rows.get((1, "Retransmissions")), 30, "retransmissions")
+    eq(rows.get((1, "Zero window")), 2, "zero windows")
+    eq(rows.get((1, "Duplicate ACK events (3rd dup ACK)")), 2, "dup-ACK events")
+    eq(rows.get((1, "Out of order")), 5, "out of order")
+    eq(rows.get((1, "Resets")), 2, "resets")
+    eq(rows.get((1, "10.0.0.5:40061 <-> 10.0.0.6:80/TCP")), 160, "conversation score")
+    eq(rows.get((1, "10.0.0.1:40021 <-> 10.0.0.2:80/TCP")), 18, "conversation score")
+
+
+def t_filter_only():
+    rc, out, err = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,json,tcp.port==40041")
+    doc = json.loads(out)
+    th = doc["detectors"]["tcp_health"]
+    eq([c["flow"] for c in th["top_by_severity"]], ["[2001:db8::1]:40041 <-> [2001:db8::2]:443/TCP"], "filtered flows")
+    eq(doc["summary"]["packets_total"], 30, "packets that passed the filter")
+    rc, out, err = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,json,ip.addr==10.0.0.7")
+    flows = [c["flow"] for c in json.loads(out)["detectors"]["tcp_health"]["top_by_severity"]]
+    eq(flows, ["10.0.0.7:40071 <-> 10.0.0.8:80/TCP", "10.0.0.7:40072 <-> 10.0.0.8:80/TCP"], "ip.addr filter")
+
+
+def t_bad_arguments():
+    for arg in ("packetmancer,jsonx", "packetmancer,reportx", "packetmancer,foo", "packetmancer"):
+        rc, out, err = pm("-q", "-r", str(CAPTURES / "clean.pcap"), "-z", arg, check_rc=None)
+        if rc == 0:
+            raise AssertionError(f"-z {arg} was accepted")
+        if "packetmancer,report|json|tree" not in err:
+            raise AssertionError(f"-z {arg}: no usage hint in {err.strip()!r}")
+        eq(out, "", f"-z {arg} stdout")
+    rc, out, err = pm("-q", "-r", str(CAPTURES / "clean.pcap"), "-z", "packetmancer,json,tcp.port==", check_rc=None)
+    if rc == 0 or "packetmancer" not in err:
+        raise AssertionError(f"bad filter accepted: rc={rc} {err!r}")
+
+
+def t_empty_capture():
+    rc, out, err = pm_json(CAPTURES / "empty.pcap")
+    eq(rc, 0, "exit status")
+    doc = json.loads(out)
+    eq(doc["summary"]["packets_total"], 0, "packets")
+    eq(doc["summary"]["duration_ms"], 0, "duration")
+    th = doc["detectors"]["tcp_health"]
+    eq((th["conversations_total"], th["top_by_severity"], th["top_by_packets"]), (0, [], []), "empty")
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "empty.pcap"), "-z", "packetmancer,report")
+    if "No TCP conversations found." not in out:
+        raise AssertionError("empty report")
+
+
+def t_fields_filter():
+    _, out, _ = pm("-n", "-r", str(CAPTURES / "outoforder.pcap"), "-o", "packetmancer.analyze:always",
+                   "-Y", 'packetmancer.level == "MEDIUM"', "-T", "fields", "-e", "packetmancer.score")
+    scores = out.split()
+    # Conversation A turns MEDIUM at its 3rd out-of-order segment and stays
+    # there; B never does. Every matching frame has a score >= 4 (3 of at most 100).
+    if not scores or any(int(s) < 4 for s in scores):
+        raise AssertionError(f"MEDIUM frames: {scores[:10]}")
+    _, frames = plain_frames(CAPTURES / "outoforder.pcap")
+    _, expected = expected_from_plain(frames)
+    eq(len(scores), sum(1 for v in expected.values() if v[2] == "MEDIUM"), "frames at MEDIUM")
+
+
+def t_fields_hint():
+    _, out, err = pm("-n", "-r", str(CAPTURES / "clean.pcap"), "-Y", "packetmancer.score > 0")
+    if "packetmancer.analyze:always" not in err:
+        raise AssertionError(f"no hint on stderr: {err!r}")
+
+
+def t_shared(fn, name):
+    def run_one():
+        if not SHARED.is_dir():
+            raise SkipTest(f"{SHARED} is absent (it sits beside the project in CI only)")
+        fn(SHARED / name)
+    return run_one
+
+
+def t_tcp_ecn():
+    if not SHARED.is_dir():
+        raise SkipTest("../shared/captures is absent")
+    doc = json.loads(pm_json(SHARED / "tcp-ecn-sample.pcap")[1])
+    th = doc["detectors"]["tcp_health"]
+    c = th["top_by_severity"][0]
+    eq((th["conversations_total"], c["score"]["value"], c["score"]["level"], c["reasons"]),
+       (1, 0, "OK", []), "tcp-ecn-sample verdict")
+    eq(c["c2s"]["packets"] + c["s2c"]["packets"], 479, "packets")
+
+
+def main():
+    global PLUGIN
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--wireshark-version", default="")
+    ap.add_argument("--quick", action="store_true", help="skip the sweep over ../shared/captures")
+    a = ap.parse_args()
+    PLUGIN = str(Path(a.plugin).resolve())
+
+    check("hand: verdicts and order of every generated conversation", t_hand_verdicts)
+    check("hand: per-direction counters", t_hand_counters)
+    check("report: layout, order and reasons", t_report_layout)
+    check("report: top N and Spanish", t_report_top_and_spanish)
+    check("tree: levels, events, scores", t_tree)
+    check("filter after the tap name", t_filter_only)
+    check("unknown -z suffixes and bad filters are refused", t_bad_arguments)
+    check("empty capture", t_empty_capture)
+    check("per-packet fields usable in display filters", t_fields_filter)
+    check("hint when fields are filtered without analysis", t_fields_hint)
+    check("tcp-ecn-sample.pcap is OK with score 0", t_tcp_ecn)
+    for cap in ("demo.pcap", "outoforder.pcap"):
+        check(f"per-packet fields vs plain tshark: {cap}", lambda c=cap: per_packet_fields(CAPTURES / c))
+        check(f"per-packet fields, two passes (-2): {cap}",
+              lambda c=cap: per_packet_fields(CAPTURES / c, two_pass=True))
+    for cap in sorted(CAPTURES.glob("*.pcap")):
+        check(f"JSON vs plain tshark: captures/{cap.name}", lambda c=cap: compare_with_plain(c))
+    if SHARED.is_dir() and not a.quick:
+        for cap in sorted(p for p in SHARED.iterdir() if p.name != "MANIFEST.md"):
+            check(f"JSON vs plain tshark: shared/{cap.name}", lambda c=cap: compare_with_plain(c))
+        for cap in ("http.cap", "email-troubles.pcap", "vlan-collisions.pcap", "fix2.pcap",
+                    "four_ipv6_http_streams.pcap", "sll.pcap"):
+            check(f"per-packet fields vs plain tshark: shared/{cap}", t_shared(per_packet_fields, cap))
+    else:
+        why = "--quick" if a.quick else f"{SHARED} is absent (a user's clone has no ../shared)"
+        check("sweep over ../shared/captures", lambda: skip(why))
+
+    print(f"\n{len(PASSED)} passed, {len(FAILED)} failed, {len(SKIPPED)} skipped")
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
