@@ -1,0 +1,20 @@
+#!/bin/sh
+# install-deps.sh: install what PacketMancer needs to build and test, on
+# Debian 12+ or Ubuntu 22.04+. Installs nothing when everything is there;
+# uses sudo when not run as root.
+set -eu
+
+pkgs="tshark wireshark-dev libwireshark-dev libglib2.0-dev libcunit1-dev cmake pkg-config gcc make python3"
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps.sh: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+# tshark's package asks whether non-root users may capture; the default
+# (no) is right for a build machine, so answer nothing.
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
