@@ -29,46 +29,71 @@
 
 #define PM_TAP_USAGE "-z packetmancer,report|json|tree[,display filter]"
 
-/* ------------------------------------------------------------ file name */
 
-/* The capture file's name, as the user typed it after -r. epan knows
- * nothing of files, so tshark's own command line is the only source; in
- * the GUI the name stays unknown and the reports say so. */
-const char *
-pm_capture_file(void)
+/* ------------------------------------------------------- command line */
+
+/* tshark's own arguments, read once from /proc/self/cmdline. epan tells a
+ * plugin neither the capture file's name nor the -z string a stats tree
+ * was started with, so this is the only source of both; elsewhere (the
+ * GUI, other systems) the list is empty and both checks step aside. */
+static GPtrArray *
+cmdline(void)
 {
-    static char *name;
-    static gboolean looked;
+    static GPtrArray *args;
     gchar *buf = NULL;
     gsize len = 0;
 
-    if (looked)
-        return name;
-    looked = TRUE;
-    if (!g_file_get_contents("/proc/self/cmdline", &buf, &len, NULL))
-        return NULL;
-    for (gsize i = 0; i < len; i += strlen(buf + i) + 1) {
-        const char *a = buf + i;
-        gsize alen = strlen(a);
-        const char *next = i + alen + 1 < len ? a + alen + 1 : NULL;
+    if (args)
+        return args;
+    args = g_ptr_array_new();
+    if (g_file_get_contents("/proc/self/cmdline", &buf, &len, NULL)) {
+        for (gsize i = 0; i < len; i += strlen(buf + i) + 1)
+            g_ptr_array_add(args, buf + i); /* buf stays alive with args */
+    }
+    return args;
+}
 
-        if (g_str_has_prefix(a, "--read-file=")) {
-            g_free(name);
-            name = g_strdup(a + strlen("--read-file="));
-        } else if (strcmp(a, "--read-file") == 0 ||
-                   (a[0] == '-' && a[1] != '-' && alen >= 2 && a[alen - 1] == 'r')) {
-            /* "-r FILE", "--read-file FILE", or short flags ending in r ("-qr FILE") */
-            if (next) {
-                g_free(name);
-                name = g_strdup(next);
-            }
-        } else if (a[0] == '-' && a[1] == 'r' && alen > 2) {
-            g_free(name);
-            name = g_strdup(a + 2); /* "-rFILE" */
+const char *
+pm_capture_file(void)
+{
+    GPtrArray *args = cmdline();
+    const char *name = NULL;
+
+    for (guint i = 1; i < args->len; i++) {
+        const char *a = g_ptr_array_index(args, i);
+        const char *next = i + 1 < args->len ? g_ptr_array_index(args, i + 1) : NULL;
+        size_t alen = strlen(a);
+
+        if (g_str_has_prefix(a, "--read-file="))
+            name = a + strlen("--read-file=");
+        else if (strcmp(a, "--read-file") == 0 ||
+                 (a[0] == '-' && a[1] != '-' && alen >= 2 && a[alen - 1] == 'r'))
+            name = next ? next : name;  /* "-r FILE", "-qr FILE" */
+        else if (a[0] == '-' && a[1] == 'r' && alen > 2)
+            name = a + 2;               /* "-rFILE" */
+    }
+    return name;
+}
+
+/* Every "-z packetmancer,tree..." on the command line must be the tree
+ * itself or the tree with a filter: tshark would run "packetmancer,treex"
+ * as a tree without telling. */
+static gboolean
+tree_args_valid(void)
+{
+    GPtrArray *args = cmdline();
+
+    for (guint i = 1; i + 1 < args->len; i++) {
+        const char *a = g_ptr_array_index(args, i);
+        const char *z = g_ptr_array_index(args, i + 1);
+
+        if (strcmp(a, "-z") == 0 && g_str_has_prefix(z, "packetmancer,tree") &&
+            z[strlen("packetmancer,tree")] != '\0' && z[strlen("packetmancer,tree")] != ',') {
+            fprintf(stderr, "tshark: unknown PacketMancer output \"-z %s\"; use " PM_TAP_USAGE "\n", z);
+            return FALSE;
         }
     }
-    g_free(buf);
-    return name;
+    return TRUE;
 }
 
 /* ---------------------------------------------------- report and JSON */
@@ -233,7 +258,11 @@ static GHashTable *st_tables; /* stats_tree* -> pm_st_state* */
 static void
 st_init(stats_tree *st)
 {
-    pm_st_state *s = g_new0(pm_st_state, 1);
+    pm_st_state *s;
+
+    if (!tree_args_valid())
+        exit(1);
+    s = g_new0(pm_st_state, 1);
 
     if (!st_tables)
         st_tables = g_hash_table_new(g_direct_hash, g_direct_equal);

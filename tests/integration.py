@@ -443,7 +443,8 @@ def t_filter_only():
 
 
 def t_bad_arguments():
-    for arg in ("packetmancer,jsonx", "packetmancer,reportx", "packetmancer,foo", "packetmancer"):
+    for arg in ("packetmancer,jsonx", "packetmancer,reportx", "packetmancer,treex",
+                "packetmancer,foo", "packetmancer"):
         rc, out, err = pm("-q", "-r", str(CAPTURES / "clean.pcap"), "-z", arg, check_rc=None)
         if rc == 0:
             raise AssertionError(f"-z {arg} was accepted")
@@ -453,6 +454,13 @@ def t_bad_arguments():
     rc, out, err = pm("-q", "-r", str(CAPTURES / "clean.pcap"), "-z", "packetmancer,json,tcp.port==", check_rc=None)
     if rc == 0 or "packetmancer" not in err:
         raise AssertionError(f"bad filter accepted: rc={rc} {err!r}")
+
+
+def t_two_pass_same_json():
+    # Taps fire only on the second pass with -2, from the stored snapshots.
+    one = json.loads(pm_json(CAPTURES / "demo.pcap")[1])
+    two = json.loads(pm("-2", "-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,json")[1])
+    eq(two, one, "JSON with -2")
 
 
 def t_empty_capture():
@@ -523,6 +531,7 @@ def main():
     check("filter after the tap name", t_filter_only)
     check("unknown -z suffixes and bad filters are refused", t_bad_arguments)
     check("empty capture", t_empty_capture)
+    check("two-pass run gives the same JSON", t_two_pass_same_json)
     check("per-packet fields usable in display filters", t_fields_filter)
     check("hint when fields are filtered without analysis", t_fields_hint)
     check("tcp-ecn-sample.pcap is OK with score 0", t_tcp_ecn)
