@@ -11,7 +11,7 @@
 #include <epan/proto.h>
 #include <ws_version.h>
 
-#if __has_include(<wsutil/plugins.h>)
+#if PM_HAVE_PLUGIN_DESCRIBE
 #include <wsutil/plugins.h>
 #endif
 
@@ -31,7 +31,7 @@ plugin_register(void)
     proto_register_plugin(&plug);
 }
 
-#ifdef WS_PLUGIN_DESC_DISSECTOR
+#if PM_HAVE_PLUGIN_DESCRIBE
 WS_DLL_PUBLIC uint32_t plugin_describe(void);
 
 uint32_t
