@@ -96,6 +96,10 @@ typedef struct pm_dir_counters {
     uint32_t resets;
 } pm_dir_counters;
 
+/* Frames kept as evidence per event kind: the first few, enough to jump
+ * to the problem in Wireshark. */
+#define PM_EVIDENCE_FRAMES 3
+
 /* One TCP conversation (one tcp.stream). Fixed size: memory per
  * conversation does not grow with its packets. */
 typedef struct pm_conv {
@@ -106,6 +110,8 @@ typedef struct pm_conv {
     uint32_t first_frame;
     uint32_t last_frame;
     bool client_from_syn;     /* client chosen by a SYN, not by the first packet */
+    uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
+    uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
     /* Free for the owner of the table (the stats tree keeps its node id
      * and the level it last showed here); the core never reads them. */
     int32_t user_node;
@@ -141,6 +147,10 @@ const pm_summary *pm_table_summary(const pm_table *t);
 
 /* Capture duration in whole milliseconds (0 with fewer than 2 packets). */
 uint64_t pm_summary_duration_ms(const pm_summary *s);
+
+/* Name of event kind i (bit i of PM_EV_*) as a JSON counter name:
+ * "retransmissions", "zero_window_events", ... */
+const char *pm_event_counter_name(int i);
 
 /* "10.0.0.1:40000" or "[2001:db8::1]:443". buf needs PM_ENDPOINT_STRLEN. */
 #define PM_ENDPOINT_STRLEN 56

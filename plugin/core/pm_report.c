@@ -102,11 +102,19 @@ pm_sanitize_terminal(const char *s)
     return g_string_free(out, FALSE);
 }
 
+void
+pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
+{
+    /* RST is not a tcp.analysis flag, so it is named on its own. */
+    g_snprintf(buf, (gulong)len, events ? "tcp.stream eq %u && (tcp.analysis.flags || tcp.flags.reset == 1)"
+                                        : "tcp.stream eq %u", c->stream);
+}
+
 /* ---------------------------------------------------------------- report */
 
 enum { T_START, T_HEADER, T_FILE, T_PACKETS, T_DURATION, T_RATE, T_FOUND,
        T_NONE_FOUND, T_TOP, T_COUNTERS, T_REASONS, T_NO_REASONS, T_UNKNOWN,
-       T_LEVELS, T_DONE, T_COUNT };
+       T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_COUNT };
 
 static const char *const text_en[T_COUNT] = {
     "Starting analysis of file: %s\n",
@@ -118,6 +126,12 @@ static const char *const text_en[T_COUNT] = {
     "Pkts: %llu, Retrans.: %u, Out of order: %u, ZeroWin: %u, DupACK(ev\xe2\x89\xa5" "3): %u",
     "Reasons", "none", "(unknown)", "Levels",
     "--- ANALYSIS COMPLETE ---\n",
+    "Evidence", "frames", "at", "Filter",
+};
+
+static const char *const events_en[PM_EV_COUNT] = {
+    "retransmissions", "spurious retransmissions", "out of order", "zero window",
+    "duplicate ACK events", "lost segments", "resets",
 };
 
 /* The original tool's wording. */
@@ -131,6 +145,12 @@ static const char *const text_es[T_COUNT] = {
     "Pkts: %llu, Retrans.: %u, Fuera de Orden: %u, Ventana0: %u, DupACK(ev\xe2\x89\xa5" "3): %u",
     "Razones", "ninguna", "(desconocido)", "Niveles",
     "--- AN\xc3\x81LISIS COMPLETADO ---\n",
+    "Evidencia", "tramas", "en", "Filtro",
+};
+
+static const char *const events_es[PM_EV_COUNT] = {
+    "retransmisiones", "retransmisiones espurias", "fuera de orden", "ventana cero",
+    "eventos de ACK duplicado", "segmentos perdidos", "resets",
 };
 
 static const char *const level_color[4] = {
@@ -146,6 +166,28 @@ append_dir(GString *out, const char *const *tx, const char *arrow, const char *l
                            d->retransmissions, d->out_of_order,
                            d->zero_window_events, d->duplicate_ack_events);
     g_string_append_c(out, '\n');
+}
+
+/* "Evidence: tcp.stream 3, frames 10-52; retransmissions at 20, 24, 31"
+ * and the filter to paste into Wireshark. */
+static void
+append_evidence(GString *out, const char *const *tx, const char *const *evn, const pm_conv *c)
+{
+    char filter[PM_FILTER_STRLEN];
+    bool any = false;
+
+    g_string_append_printf(out, "    %s: tcp.stream %u, %s %u-%u", tx[T_EVIDENCE], c->stream,
+                           tx[T_FRAMES], c->first_frame, c->last_frame);
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        if (!c->evidence_n[i])
+            continue;
+        g_string_append_printf(out, "; %s %s ", evn[i], tx[T_AT]);
+        for (int j = 0; j < c->evidence_n[i]; j++)
+            g_string_append_printf(out, "%s%u", j ? ", " : "", c->evidence[i][j]);
+        any = true;
+    }
+    pm_conv_filter(c, any, filter, sizeof filter);
+    g_string_append_printf(out, "\n    %s: %s\n", tx[T_FILTER], filter);
 }
 
 struct reason_line {
@@ -167,6 +209,7 @@ void
 pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
 {
     const char *const *tx = o->lang == PM_LANG_ES ? text_es : text_en;
+    const char *const *evn = o->lang == PM_LANG_ES ? events_es : events_en;
     char *file = o->file ? pm_sanitize_terminal(o->file) : g_strdup(tx[T_UNKNOWN]);
     uint64_t dur_ms = pm_summary_duration_ms(&m->summary);
     int64_t dur_us = m->summary.last_ts_us - m->summary.first_ts_us;
@@ -223,6 +266,7 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         if (pm_reasons(&r->verdict, &r->totals, o->lang, append_reason, &rl) == 0)
             g_string_append_printf(out, " %s", tx[T_NO_REASONS]);
         g_string_append_c(out, '\n');
+        append_evidence(out, tx, evn, r->conv);
     }
     g_string_append_c(out, '\n');
     g_string_append(out, tx[T_DONE]);
@@ -261,6 +305,33 @@ json_reason(const char *text, void *user)
     json_dumper_value_string(user, text);
 }
 
+/* Where to look: ready filters and the first frames of each event kind. */
+static void
+json_evidence(json_dumper *d, const pm_conv *c)
+{
+    char filter[PM_FILTER_STRLEN];
+
+    json_dumper_set_member_name(d, "evidence");
+    json_dumper_begin_object(d);
+    pm_conv_filter(c, false, filter, sizeof filter);
+    json_dumper_set_member_name(d, "filter");
+    json_dumper_value_string(d, filter);
+    pm_conv_filter(c, true, filter, sizeof filter);
+    json_dumper_set_member_name(d, "events_filter");
+    json_dumper_value_string(d, filter);
+    json_dumper_set_member_name(d, "event_frames");
+    json_dumper_begin_object(d);
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        json_dumper_set_member_name(d, pm_event_counter_name(i));
+        json_dumper_begin_array(d);
+        for (int j = 0; j < c->evidence_n[i]; j++)
+            json_dumper_value_anyf(d, "%u", c->evidence[i][j]);
+        json_dumper_end_array(d);
+    }
+    json_dumper_end_object(d);
+    json_dumper_end_object(d);
+}
+
 static void
 json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
 {
@@ -282,6 +353,7 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
     json_dir(d, "s2c", &r->conv->dir[PM_S2C]);
     json_uint(d, "first_frame", r->conv->first_frame);
     json_uint(d, "last_frame", r->conv->last_frame);
+    json_evidence(d, r->conv);
     json_dumper_end_object(d);
 }
 

@@ -52,6 +52,11 @@ void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);
  * false if the writer reported an internal inconsistency. */
 bool pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out);
 
+/* The display filter that shows a conversation in Wireshark, or with
+ * events=true only its packets that carry a counted event. */
+#define PM_FILTER_STRLEN 96
+void pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len);
+
 /* A copy of s that is safe to print on a terminal: each control character
  * (C0, DEL, C1: what escape sequences are made of) becomes '?', and each
  * byte that is not valid UTF-8 becomes U+FFFD. Free with g_free. */

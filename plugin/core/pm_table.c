@@ -113,6 +113,26 @@ conv_alloc(pm_table *t)
     return &block[t->used_in_block++];
 }
 
+const char *
+pm_event_counter_name(int i)
+{
+    static const char *const names[PM_EV_COUNT] = {
+        "retransmissions", "spurious_retransmissions", "out_of_order",
+        "zero_window_events", "duplicate_ack_events", "lost_segments", "resets",
+    };
+
+    return i >= 0 && i < PM_EV_COUNT ? names[i] : "?";
+}
+
+static void
+keep_evidence(pm_conv *c, const pm_packet *p)
+{
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        if ((p->events & (1u << i)) && c->evidence_n[i] < PM_EVIDENCE_FRAMES)
+            c->evidence[i][c->evidence_n[i]++] = p->frame;
+    }
+}
+
 static void
 count(pm_dir_counters *d, const pm_packet *p)
 {
@@ -177,6 +197,8 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
 
     dir = endpoint_equal(&p->src, &c->client) ? PM_C2S : PM_S2C;
     count(&c->dir[dir], p);
+    if (p->events)
+        keep_evidence(c, p);
     c->last_frame = p->frame;
     if (dir_out)
         *dir_out = dir;

@@ -785,6 +785,67 @@ test_table_counters(void)
     pm_table_free(t);
 }
 
+/* The same feed as test_table_counters: frames are numbered 1.., so the
+ * evidence is the first PM_EVIDENCE_FRAMES (3) frames of each kind, in
+ * order, whatever the direction; first/last frame bound the stream. */
+static void
+test_table_evidence(void)
+{
+    pm_table *t = pm_table_new();
+    uint32_t frame = 0;
+    pm_conv *c;
+    char buf[PM_FILTER_STRLEN];
+
+    feed(t, &frame, 9, EA, EB, 1, PM_TCP_SYN, 0);                      /* 1 */
+    feed(t, &frame, 9, EA, EB, 2, PM_TCP_ACK, PM_EV_RETRANSMISSION);   /* 2-3 */
+    feed(t, &frame, 9, EB, EA, 4, PM_TCP_ACK, PM_EV_ZERO_WINDOW);      /* 4-7 */
+    feed(t, &frame, 9, EA, EB, 2, PM_TCP_ACK, PM_EV_RETRANSMISSION);   /* 8-9 */
+    c = pm_table_lookup(t, 9);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->first_frame, 1);
+    CU_ASSERT_EQUAL(c->last_frame, 9);
+    CU_ASSERT_EQUAL(c->evidence_n[0], 3);     /* retransmissions: 2, 3, 8 */
+    CU_ASSERT_EQUAL(c->evidence[0][0], 2);
+    CU_ASSERT_EQUAL(c->evidence[0][1], 3);
+    CU_ASSERT_EQUAL(c->evidence[0][2], 8);
+    CU_ASSERT_EQUAL(c->evidence_n[3], 3);     /* zero window: 4, 5, 6 */
+    CU_ASSERT_EQUAL(c->evidence[3][0], 4);
+    CU_ASSERT_EQUAL(c->evidence[3][2], 6);
+    CU_ASSERT_EQUAL(c->evidence_n[2], 0);     /* no out of order */
+    CU_ASSERT_STRING_EQUAL(pm_event_counter_name(0), "retransmissions");
+    CU_ASSERT_STRING_EQUAL(pm_event_counter_name(3), "zero_window_events");
+    CU_ASSERT_STRING_EQUAL(pm_event_counter_name(6), "resets");
+    pm_conv_filter(c, false, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 9");
+    pm_conv_filter(c, true, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 9 && (tcp.analysis.flags || tcp.flags.reset == 1)");
+    {
+        pm_model *m = pm_model_build(t, &defaults);
+        pm_render_opts o = { "x.pcap", 5, PM_LANG_EN, false };
+        GString *out = g_string_new(NULL);
+
+        pm_render_report(m, &o, out);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out->str,
+            "    Evidence: tcp.stream 9, frames 1-9; retransmissions at 2, 3, 8; "
+            "zero window at 4, 5, 6\n"
+            "    Filter: tcp.stream eq 9 && (tcp.analysis.flags || tcp.flags.reset == 1)\n"));
+        g_string_truncate(out, 0);
+        o.lang = PM_LANG_ES;
+        pm_render_report(m, &o, out);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out->str,
+            "    Evidencia: tcp.stream 9, tramas 1-9; retransmisiones en 2, 3, 8; "
+            "ventana cero en 4, 5, 6\n    Filtro: "));
+        g_string_truncate(out, 0);
+        CU_ASSERT(pm_render_json(m, &o, out));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out->str, "\"filter\": \"tcp.stream eq 9\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out->str, "\"retransmissions\": [\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out->str, "\"out_of_order\": []"));
+        g_string_free(out, TRUE);
+        pm_model_free(m);
+    }
+    pm_table_free(t);
+}
+
 /* packets_total/bytes_total include frames outside any TCP conversation;
  * the duration spans all of them. */
 static void
@@ -1881,6 +1942,7 @@ main(void)
         { "late SYN from the client swaps nothing", test_table_direction_late_syn_same_side },
         { "SYN/ACK then SYN", test_table_direction_synack_then_syn },
         { "per-direction counters", test_table_counters },
+        { "evidence frames and filters", test_table_evidence },
         { "summary", test_table_summary },
         { "reset", test_table_reset },
         { "10,000 streams", test_table_many_streams },
