@@ -11,6 +11,12 @@
  * record from the snapshot. On every pass the record is queued on the
  * "packetmancer" tap, where each report keeps its own table.
  *
+ * What the fields say: on the first pass, the conversation's verdict so
+ * far (a single pass cannot know the future); on later passes, when the
+ * whole file has been read, its final verdict. packetmancer.final tells
+ * which. Expert info marks the packet where a conversation first became
+ * MEDIUM and where it became HIGH, with the same text on every pass.
+ *
  * Cost: reading fields needs a protocol tree for every packet (+30% of
  * dissection in tshark). The fields are only asked for ("primed") when a
  * PacketMancer tap is listening, when running in the GUI, or when the
@@ -22,7 +28,9 @@
  */
 
 #include "pm_glue.h"
+#include "pm_report.h"
 
+#include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
@@ -45,7 +53,22 @@ static int hf_pm_level = -1;
 static int hf_pm_severity = -1;
 static int hf_pm_reason = -1;
 static int hf_pm_event = -1;
+static int hf_pm_final = -1;
+static int hf_pm_filter = -1;
+static int hf_pm_first_frame = -1;
+static int hf_pm_last_frame = -1;
+static int hf_pm_evidence = -1;
+/* packetmancer.c2s.* and packetmancer.s2c.*: a summary item, then the
+ * counters in pm_dir_counters order. */
+#define PM_DIR_FIELDS 10
+static int hf_pm_dir[2][PM_DIR_FIELDS] = {
+    { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }, { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }
+};
 static gint ett_pm = -1;
+static gint ett_pm_dir = -1;
+static gint ett_pm_evidence = -1;
+static expert_field ei_pm_medium = EI_INIT;
+static expert_field ei_pm_high = EI_INIT;
 
 /* Foreign fields, resolved by name in the handoff. */
 enum {
@@ -69,15 +92,19 @@ static pm_table *file_table;
 static gboolean analyzing;      /* fields primed for this file */
 static gboolean hinted;         /* the "fields are off" hint was printed */
 
-/* What a later pass needs to show and re-tap a frame exactly as the first
- * pass did: 28 bytes per TCP frame, in wmem_file_scope(). */
+/* What a later pass needs to re-tap a frame exactly as the first pass did
+ * and to repeat its expert info: 12 bytes per TCP frame, file scope. */
 typedef struct pm_frame {
     guint32 stream;
     guint16 events;
     guint8 tcp_flags;
     guint8 dir;
-    guint32 packets, retx, zero_window, dup_ack, out_of_order; /* so far */
+    guint8 raised_to;   /* PM_LEVEL_MEDIUM/HIGH if this frame raised the level */
 } pm_frame;
+
+/* Expert texts of the frames that raised a conversation's level (a few per
+ * conversation), by frame number; file scope, emptied per file. */
+static wmem_map_t *raise_texts;
 
 #define TCP_FLAG_RST 0x004
 #define TCP_FLAG_SYN 0x002
@@ -195,31 +222,85 @@ add_reason(const char *text, void *user)
     proto_item_set_generated(pi);
 }
 
-/* The only function that writes tree items. */
 static void
-write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr)
+add_dir_counters(proto_tree *tree, tvbuff_t *tvb, int dir, const pm_dir_counters *d)
 {
-    pm_totals t = { fr->packets, fr->retx, fr->zero_window, fr->dup_ack, fr->out_of_order };
-    pm_verdict v = pm_score(&pm_pref.score, &t);
-    const pm_conv *c = file_table ? pm_table_lookup(file_table, fr->stream) : NULL;
-    const char *level = pm_level_name(v.level, PM_LANG_EN);
+    const guint64 v[PM_DIR_FIELDS - 1] = {
+        d->packets, d->bytes, d->retransmissions, d->spurious_retransmissions,
+        d->out_of_order, d->zero_window_events, d->duplicate_ack_events,
+        d->lost_segments, d->resets,
+    };
     proto_item *ti, *pi;
     proto_tree *st;
 
+    ti = proto_tree_add_none_format(tree, hf_pm_dir[dir][0], tvb, 0, 0,
+            "%s: %" G_GUINT64_FORMAT " packets, %u retransmissions, %u zero windows",
+            dir == PM_C2S ? "Client to server" : "Server to client",
+            d->packets, d->retransmissions, d->zero_window_events);
+    proto_item_set_generated(ti);
+    st = proto_item_add_subtree(ti, ett_pm_dir);
+    for (int i = 1; i < PM_DIR_FIELDS; i++) {
+        pi = proto_tree_add_uint64(st, hf_pm_dir[dir][i], tvb, 0, 0, v[i - 1]);
+        proto_item_set_generated(pi);
+    }
+}
+
+static void
+add_evidence(proto_tree *tree, tvbuff_t *tvb, const pm_conv *c)
+{
+    char filter[PM_FILTER_STRLEN];
+    gboolean any = FALSE;
+    proto_item *ti, *pi;
+    proto_tree *st;
+
+    for (int i = 0; i < PM_EV_COUNT; i++)
+        any = any || c->evidence_n[i] > 0;
+    pm_conv_filter(c, any, filter, sizeof filter);
+    ti = proto_tree_add_string(tree, hf_pm_filter, tvb, 0, 0, filter);
+    proto_item_set_generated(ti);
+    st = proto_item_add_subtree(ti, ett_pm_evidence);
+    pi = proto_tree_add_uint(st, hf_pm_first_frame, tvb, 0, 0, c->first_frame);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(st, hf_pm_last_frame, tvb, 0, 0, c->last_frame);
+    proto_item_set_generated(pi);
+    for (int i = 0; i < PM_EV_COUNT; i++) {
+        for (int j = 0; j < c->evidence_n[i]; j++) {
+            pi = proto_tree_add_uint_format_value(st, hf_pm_evidence, tvb, 0, 0, c->evidence[i][j],
+                                                  "%u (%s)", c->evidence[i][j], event_names[i]);
+            proto_item_set_generated(pi);
+        }
+    }
+}
+
+/* The only function that writes tree items. c is the conversation as it
+ * stands: so far on the first pass, final afterwards. */
+static proto_item *
+write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr, const pm_conv *c, gboolean final)
+{
+    pm_totals t;
+    pm_verdict v;
+    const char *level;
+    char flow[PM_FLOW_STRLEN];
+    proto_item *ti, *pi;
+    proto_tree *st;
+
+    pm_conv_totals(c, &t);
+    v = pm_score(&pm_pref.score, &t);
+    level = pm_level_name(v.level, PM_LANG_EN);
+    pm_conv_flow(c, flow, sizeof flow);
+
     ti = proto_tree_add_item(tree, proto_packetmancer, tvb, 0, 0, ENC_NA);
-    proto_item_append_text(ti, ": %s, score %u (stream %u)", level, v.score, fr->stream);
+    proto_item_append_text(ti, ": %s, score %u%s, %s", level, v.score,
+                           final ? "" : " so far", flow);
     st = proto_item_add_subtree(ti, ett_pm);
 
     pi = proto_tree_add_uint(st, hf_pm_stream, tvb, 0, 0, fr->stream);
     proto_item_set_generated(pi);
-    if (c) {
-        char flow[PM_FLOW_STRLEN];
-
-        pm_conv_flow(c, flow, sizeof flow);
-        pi = proto_tree_add_string(st, hf_pm_flow, tvb, 0, 0, flow);
-        proto_item_set_generated(pi);
-    }
+    pi = proto_tree_add_string(st, hf_pm_flow, tvb, 0, 0, flow);
+    proto_item_set_generated(pi);
     pi = proto_tree_add_string(st, hf_pm_direction, tvb, 0, 0, fr->dir == PM_C2S ? "c2s" : "s2c");
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_boolean(st, hf_pm_final, tvb, 0, 0, final);
     proto_item_set_generated(pi);
     pi = proto_tree_add_uint(st, hf_pm_score, tvb, 0, 0, v.score);
     proto_item_set_generated(pi);
@@ -234,25 +315,46 @@ write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr)
             proto_item_set_generated(pi);
         }
     }
+    add_dir_counters(st, tvb, PM_C2S, &c->dir[PM_C2S]);
+    add_dir_counters(st, tvb, PM_S2C, &c->dir[PM_S2C]);
+    add_evidence(st, tvb, c);
+    return ti;
 }
 
 /* --------------------------------------------------------- dissection */
 
-static void
-snapshot(pm_frame *fr, const pm_packet *rec, const pm_conv *c, int dir)
+/* First pass: did this packet raise its conversation to MEDIUM or HIGH for
+ * the first time? The dissector's own table keeps the highest level
+ * reached in user_value. If so, keep the expert text for later passes. */
+static guint8
+note_raise(pm_conv *c, guint32 frame)
 {
     pm_totals t;
+    pm_verdict v;
+    char flow[PM_FLOW_STRLEN], reasons[256];
 
     pm_conv_totals(c, &t);
-    fr->stream = rec->stream;
-    fr->events = rec->events;
-    fr->tcp_flags = rec->tcp_flags;
-    fr->dir = (guint8)dir;
-    fr->packets = (guint32)MIN(t.packets, G_MAXUINT32);
-    fr->retx = (guint32)MIN(t.retx, G_MAXUINT32);
-    fr->zero_window = (guint32)MIN(t.zero_window, G_MAXUINT32);
-    fr->dup_ack = (guint32)MIN(t.dup_ack, G_MAXUINT32);
-    fr->out_of_order = (guint32)MIN(t.out_of_order, G_MAXUINT32);
+    v = pm_score(&pm_pref.score, &t);
+    if (v.level < PM_LEVEL_MEDIUM || (guint32)v.level <= c->user_value)
+        return 0;
+    c->user_value = v.level;
+    pm_conv_flow(c, flow, sizeof flow);
+    pm_reasons_join(&v, &t, PM_LANG_EN, reasons, sizeof reasons);
+    wmem_map_insert(raise_texts, GUINT_TO_POINTER(frame),
+                    wmem_strdup_printf(wmem_file_scope(), "Conversation %s reached %s (score %u)%s%s",
+                                       flow, pm_level_name(v.level, PM_LANG_EN), v.score,
+                                       reasons[0] ? ": " : "", reasons));
+    return (guint8)v.level;
+}
+
+static void
+add_expert(packet_info *pinfo, proto_item *ti, const pm_frame *fr)
+{
+    const char *text = wmem_map_lookup(raise_texts, GUINT_TO_POINTER(pinfo->num));
+
+    if (text)
+        expert_add_info_format(pinfo, ti, fr->raised_to == PM_LEVEL_HIGH ? &ei_pm_high : &ei_pm_medium,
+                               "%s", text);
 }
 
 /* Tells a user who filters on packetmancer.* in tshark without asking for
@@ -280,6 +382,8 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
 {
     pm_packet *rec;
     pm_frame *fr;
+    pm_conv *c = NULL;
+    gboolean final = FALSE;
 
     if (!analyzing) {
         hint_if_fields_wanted(tree);
@@ -293,31 +397,41 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     if (!PINFO_FD_VISITED(pinfo)) {
         if (record_from_tree(tree, pinfo, rec)) {
             int dir;
-            pm_conv *c = pm_table_add(file_table, rec, &dir);
 
-            fr = wmem_new(wmem_file_scope(), pm_frame);
-            snapshot(fr, rec, c, dir);
+            c = pm_table_add(file_table, rec, &dir);
+            fr = wmem_new0(wmem_file_scope(), pm_frame);
+            fr->stream = rec->stream;
+            fr->events = rec->events;
+            fr->tcp_flags = rec->tcp_flags;
+            fr->dir = (guint8)dir;
+            fr->raised_to = note_raise(c, pinfo->num);
             p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0, fr);
         }
     } else if (fr) {
-        if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
-            !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
+        c = pm_table_lookup(file_table, fr->stream);
+        final = TRUE;
+        if (!c || !endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
+            !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst)) {
             fr = NULL;
-        else {
+        } else {
             rec->stream = fr->stream;
             rec->events = fr->events;
             rec->tcp_flags = fr->tcp_flags;
         }
     }
 
-    if (fr && tree)
-        write_tree(tree, tvb, fr);
+    if (fr && c) {
+        proto_item *ti = tree ? write_tree(tree, tvb, fr, c, final) : NULL;
+
+        if (fr->raised_to)
+            add_expert(pinfo, ti, fr);
+    }
     /* Non-TCP frames are tapped too: the summary counts every packet. */
     tap_queue_packet(pm_tap_id, pinfo, rec);
     return fr ? tvb_captured_length(tvb) : 0;
 }
 
-/* ------------------------------------------------- per-file lifecycle */
+/* ----------------------------------------------- per-file lifecycle */
 
 static gboolean
 running_in_tshark(void)
@@ -399,8 +513,35 @@ proto_register_packetmancer(void)
           NULL, 0x0, "Why the conversation has its level", HFILL } },
         { &hf_pm_event, { "Event", "packetmancer.event", FT_STRING, BASE_NONE,
           NULL, 0x0, "What this packet added to the conversation's counters", HFILL } },
+        { &hf_pm_final, { "Final verdict", "packetmancer.final", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "True when the values are the conversation's verdict for the whole file, "
+          "false on the first pass (verdict so far)", HFILL } },
+        { &hf_pm_filter, { "Filter", "packetmancer.filter", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Display filter that shows the conversation (and its events)", HFILL } },
+        { &hf_pm_first_frame, { "First frame", "packetmancer.first_frame", FT_FRAMENUM, BASE_NONE,
+          NULL, 0x0, "First frame of the conversation", HFILL } },
+        { &hf_pm_last_frame, { "Last frame", "packetmancer.last_frame", FT_FRAMENUM, BASE_NONE,
+          NULL, 0x0, "Last frame of the conversation (so far)", HFILL } },
+        { &hf_pm_evidence, { "Event at frame", "packetmancer.evidence", FT_FRAMENUM, BASE_NONE,
+          NULL, 0x0, "One of the first frames of each kind of event", HFILL } },
     };
-    static gint *ett[] = { &ett_pm };
+    static gint *ett[] = { &ett_pm, &ett_pm_dir, &ett_pm_evidence };
+    static ei_register_info ei[] = {
+        { &ei_pm_medium, { "packetmancer.raised.medium", PI_SEQUENCE, PI_NOTE,
+          "Conversation reached MEDIUM", EXPFILL } },
+        { &ei_pm_high, { "packetmancer.raised.high", PI_SEQUENCE, PI_WARN,
+          "Conversation reached HIGH", EXPFILL } },
+    };
+    /* packetmancer.c2s.* / .s2c.*, named like the JSON counters. */
+    static const char *const dir_fields[PM_DIR_FIELDS - 1][2] = {
+        { "packets", "Packets" }, { "bytes", "Bytes" },
+        { "retransmissions", "Retransmissions" },
+        { "spurious_retransmissions", "Spurious retransmissions" },
+        { "out_of_order", "Out of order" }, { "zero_window_events", "Zero-window events" },
+        { "duplicate_ack_events", "Duplicate-ACK events" },
+        { "lost_segments", "Lost segments (not captured)" }, { "resets", "Resets" },
+    };
+    static hf_register_info hf_dir[2 * PM_DIR_FIELDS];
     static const enum_val_t lang_vals[] = {
         { "en", "English", PM_LANG_EN },
         { "es", "Spanish (original wording)", PM_LANG_ES },
@@ -441,7 +582,29 @@ proto_register_packetmancer(void)
 
     proto_packetmancer = proto_register_protocol("PacketMancer", "PacketMancer", "packetmancer");
     proto_register_field_array(proto_packetmancer, hf, array_length(hf));
+    for (int d = 0; d < 2; d++) {
+        const char *dn = d == PM_C2S ? "c2s" : "s2c";
+        const char *dt = d == PM_C2S ? "Client to server" : "Server to client";
+
+        for (int i = 0; i < PM_DIR_FIELDS; i++) {
+            hf_register_info *h = &hf_dir[d * PM_DIR_FIELDS + i];
+
+            h->p_id = &hf_pm_dir[d][i];
+            h->hfinfo.name = i ? g_strdup_printf("%s %s", dt, dir_fields[i - 1][1]) : dt;
+            h->hfinfo.abbrev = i ? g_strdup_printf("packetmancer.%s.%s", dn, dir_fields[i - 1][0])
+                                 : g_strdup_printf("packetmancer.%s", dn);
+            h->hfinfo.type = i ? FT_UINT64 : FT_NONE;
+            h->hfinfo.display = i ? BASE_DEC : BASE_NONE;
+            h->hfinfo.blurb = i ? "Conversation counter in this direction (so far on the first pass)"
+                                : "Counters of the conversation in this direction";
+            HFILL_INIT(*h);
+        }
+    }
+    proto_register_field_array(proto_packetmancer, hf_dir, array_length(hf_dir));
     proto_register_subtree_array(ett, array_length(ett));
+    expert_register_field_array(expert_register_protocol(proto_packetmancer), ei, array_length(ei));
+    raise_texts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash,
+                                         g_direct_equal);
 
     m = prefs_register_protocol(proto_packetmancer, NULL);
     prefs_register_enum_preference(m, "analyze", "Analyse packets",

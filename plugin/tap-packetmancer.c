@@ -232,8 +232,10 @@ refuse_unknown(const char *opt_arg, void *userdata _U_)
 /* Node layout:
  *   Conversations by level      HIGH / MEDIUM / LOW / OK (counts now)
  *   TCP events                  one child per event kind (ticks)
- *   Conversations (score)       one child per flow; count = its score,
- *                               its children = its events
+ *   Conversations (score)       one child per flow; count = its score;
+ *                               below it "tcp.stream eq N" (packets, first
+ *                               and last frame as Min/Max) and its events
+ *                               (first/last frame, the first few by name)
  * Levels change as packets arrive, so level nodes are set, not ticked.
  * Each tree keeps its own table in st_tables, keyed by the stats_tree. */
 static const char st_levels[] = "Conversations by level";
@@ -306,6 +308,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     pm_totals t;
     pm_verdict v;
     guint32 score;
+    char filter[PM_FILTER_STRLEN];
 
     if (!s)
         return TAP_PACKET_DONT_REDRAW;
@@ -340,11 +343,26 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
         c->user_value = ((score << 2) | (guint32)v.level) + 1;
     }
+    /* Evidence under the conversation: a node named by its display filter
+     * whose count is its packets and whose Min/Max are its first and last
+     * frames; per event kind the same, plus the first few frames by name. */
+    g_snprintf(filter, sizeof filter, "tcp.stream eq %u", c->stream);
+    avg_stat_node_add_value_int(st, filter, c->user_node, FALSE, (gint)pinfo->num);
     for (int i = 0; i < PM_EV_COUNT; i++) {
         if (rec->events & (1u << i)) {
+            int ev_node;
+
             tick_stat_node(st, st_events, 0, TRUE);
             tick_stat_node(st, st_event_names[i], s->node_events, FALSE);
-            tick_stat_node(st, st_event_names[i], c->user_node, FALSE);
+            ev_node = avg_stat_node_add_value_int(st, st_event_names[i], c->user_node, TRUE,
+                                                  (gint)pinfo->num);
+            if (c->evidence_n[i] <= PM_EVIDENCE_FRAMES &&
+                c->evidence[i][c->evidence_n[i] - 1] == pinfo->num) {
+                char frame[32];
+
+                g_snprintf(frame, sizeof frame, "frame %u", pinfo->num);
+                tick_stat_node(st, frame, ev_node, FALSE);
+            }
         }
     }
     return TAP_PACKET_REDRAW;
