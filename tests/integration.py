@@ -19,6 +19,7 @@ Prints one line per check and "N passed, N failed, N skipped" at the end.
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -211,8 +212,9 @@ def expected_from_plain(frames):
             events.append("reset")
         c["last_frame"] = int(v["frame.number"])
         tot = totals(c)
-        score, level, _ = score_level(*tot)
-        per_frame[int(v["frame.number"])] = (stream, score, level, events)
+        score, level, reasons = score_level(*tot)
+        flow = f"{c['client']} <-> {c['server']}/TCP"
+        per_frame[int(v["frame.number"])] = (stream, score, level, events, reasons, flow)
     for c in convs.values():
         c["flow"] = f"{c['client']} <-> {c['server']}/TCP"
         c["score"], c["level"], c["reasons"] = score_level(*totals(c))
@@ -261,28 +263,71 @@ def compare_with_plain(capture):
 
 
 def per_packet_fields(capture, two_pass=False):
-    """packetmancer.* per frame equals the running verdict from plain tshark."""
+    """packetmancer.* per frame equals, from plain tshark's fields, the
+    verdict so far (one pass) or the conversation's final verdict (-2)."""
     _, frames = plain_frames(capture)
-    _, expected = expected_from_plain(frames)
+    convs, expected = expected_from_plain(frames)
     args = ["-n", "-r", str(capture), "-o", "packetmancer.analyze:always", "-T", "fields",
             "-E", "separator=\t", "-E", "aggregator=|",
             "-e", "frame.number", "-e", "packetmancer.stream", "-e", "packetmancer.score",
-            "-e", "packetmancer.level", "-e", "packetmancer.event"]
+            "-e", "packetmancer.level", "-e", "packetmancer.event", "-e", "packetmancer.final",
+            "-e", "packetmancer.reason", "-e", "packetmancer.flow"]
     if two_pass:
         args.insert(0, "-2")
     _, out, _ = pm(*args)
     seen = 0
     for line in out.splitlines():
-        num, stream, score, level, events = (line.split("\t") + [""] * 5)[:5]
+        num, stream, score, level, events, final, reasons, flow = (line.split("\t") + [""] * 8)[:8]
         num = int(num)
         if num not in expected:
             eq(stream, "", f"frame {num} is not a TCP segment but has packetmancer.stream")
             continue
-        e_stream, e_score, e_level, e_events = expected[num]
-        eq((int(stream), int(score), level, events.split("|") if events else []),
-           (e_stream, e_score, e_level, e_events), f"frame {num}")
+        e_stream, e_score, e_level, e_events, e_reasons, e_flow = expected[num]
+        if two_pass:
+            c = convs[e_stream]
+            e_score, e_level, e_reasons, e_flow = c["score"], c["level"], c["reasons"], c["flow"]
+        eq((int(stream), int(score), level, events.split("|") if events else [], final,
+            reasons.split("|") if reasons else [], flow),
+           (e_stream, e_score, e_level, e_events, "1" if two_pass else "0", e_reasons, e_flow),
+           f"frame {num}")
         seen += 1
     eq(seen, len(expected), "frames with packetmancer fields")
+
+
+def expected_raises(capture):
+    """(frame, severity, text) of each frame where a conversation first
+    reaches MEDIUM, and first reaches HIGH, from plain tshark's fields."""
+    _, frames = plain_frames(capture)
+    _, per_frame = expected_from_plain(frames)
+    rank = {"OK": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
+    best, out = {}, []
+    for num in sorted(per_frame):
+        stream, score, level, _, reasons, flow = per_frame[num]
+        if rank[level] >= 2 and rank[level] > best.get(stream, 1):
+            best[stream] = rank[level]
+            text = f"Conversation {flow} reached {level} (score {score})"
+            if reasons:
+                text += ": " + "; ".join(reasons)
+            out.append((num, "warn" if level == "HIGH" else "note", text))
+    return out
+
+
+def expert_entries(capture, two_pass=False):
+    args = ["-n", "-r", str(capture), "-o", "packetmancer.analyze:always", "-T", "fields",
+            "-E", "separator=\t", "-E", "aggregator=|", "-e", "frame.number",
+            "-e", "_ws.expert.message", "-e", "_ws.expert.severity",
+            "-Y", "packetmancer.raised.medium || packetmancer.raised.high"]
+    if two_pass:
+        args.insert(0, "-2")
+    _, out, _ = pm(*args)
+    sev = {"4194304": "note", "6291456": "warn"}
+    got = []
+    for line in out.splitlines():
+        num, msgs, sevs = line.split("\t")
+        for m, v in zip(msgs.split("|"), sevs.split("|")):
+            if m.startswith("Conversation "):
+                got.append((int(num), sev.get(v, v), m))
+    return got
 
 
 # ------------------------------------------------- generated captures, by hand
@@ -495,6 +540,92 @@ def t_fields_hint():
         raise AssertionError(f"no hint on stderr: {err!r}")
 
 
+def t_expert_hand():
+    got = expert_entries(CAPTURES / "demo.pcap")
+    pairs = [(text.split(" reached ")[0][len("Conversation "):], sev, text.split(" reached ")[1])
+             for _, sev, text in got]
+    # By hand (k = 1 at each of these moments): 12*5 = 60 at the 5th
+    # retransmission (MEDIUM by R >= 5); 12*9 = 108 at the 9th (HIGH by score);
+    # a first zero window is MEDIUM with 9, the second HIGH with 18; the
+    # third out-of-order segment makes 40031 MEDIUM (its score depends on P then).
+    eq([(f, sev, rest) for f, sev, rest in pairs if "40031" not in f], [
+        ("10.0.0.1:40002 <-> 10.0.0.2:80/TCP", "note", "MEDIUM (score 60): moderate retransmissions (5)"),
+        ("10.0.0.1:40021 <-> 10.0.0.2:80/TCP", "note", "MEDIUM (score 9): zero window (1)"),
+        ("10.0.0.1:40021 <-> 10.0.0.2:80/TCP", "warn", "HIGH (score 18): zero window (2)"),
+        ("10.0.0.5:40061 <-> 10.0.0.6:80/TCP", "note", "MEDIUM (score 60): moderate retransmissions (5)"),
+        ("10.0.0.5:40061 <-> 10.0.0.6:80/TCP", "warn", "HIGH (score 108): moderate retransmissions (9)"),
+    ], "expert entries")
+    eq([sev for f, sev, _ in pairs if "40031" in f], ["note"], "40031 entries")
+    # The -z expert summary lists them under Warns and Notes.
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.analyze:always", "-z", "expert")
+    mine = [l.split() for l in out.splitlines() if "PacketMancer" in l]
+    eq(sorted(int(l[0]) for l in mine), [1] * 6, "one entry per raise in -z expert")
+
+
+def t_expert_vs_plain(capture, two_pass=False):
+    eq(expert_entries(capture, two_pass), expected_raises(capture), "expert entries")
+
+
+def sharkd(requests):
+    """Runs sharkd (the engine under the GUI) on JSON-RPC requests."""
+    lines = [json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": m, "params": p})
+             for i, (m, p) in enumerate(requests)]
+    p = subprocess.run([str(WRAPPER), "--plugin", PLUGIN, "--exec", "sharkd", "-"],
+                       input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=300)
+    answers = {}
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("{"):
+            a = json.loads(line)
+            answers[a.get("id")] = a
+    return answers
+
+
+def t_sharkd():
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        cap = Path(tmp) / "demo.pcap"
+        shutil.copy(CAPTURES / "demo.pcap", cap)
+        os.chmod(cap, 0o644)
+        a = sharkd([("load", {"file": str(cap)}),
+                    ("frames", {"filter": 'packetmancer.level == "HIGH"'}),
+                    ("frame", {"frame": 31, "proto": True}),
+                    ("tap", {"tap0": "stat:packetmancer"})])
+    eq(a.get(1, {}).get("result", {}).get("status"), "OK", "load")
+    # HIGH: 10.0.0.5:40061 (1500 packets) and 10.0.0.1:40021 (24 packets);
+    # re-dissected frames show the final verdict, so all their packets match.
+    eq(len(a[2]["result"]), 1524, "frames at HIGH")
+    labels = []
+
+    def walk(nodes):
+        for n in nodes:
+            labels.append(n.get("l", ""))
+            walk(n.get("n", []))
+    walk(a[3]["result"]["tree"])
+    for want in ("PacketMancer: MEDIUM, score 72, 10.0.0.1:40002 <-> 10.0.0.2:80/TCP",
+                 "Final verdict: True", "Reason: moderate retransmissions (6)",
+                 "Event: retransmission", "Server to client Retransmissions: 6",
+                 "Event at frame: 31 (retransmission)"):
+        if want not in labels:
+            raise AssertionError(f"frame 31 tree lacks {want!r}")
+    stats = a[4]["result"]["taps"][0]["stats"]
+    levels = {n["name"]: n["count"] for n in stats[0]["sub"]}
+    eq((stats[0]["name"], levels), ("Conversations by level",
+                                    {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}), "stats tree")
+
+
+def t_profile():
+    _, out, _ = pm("--profile", str(ROOT / "profiles" / "PacketMancer"), "-C", "PacketMancer", "-2",
+                   "-n", "-r", str(CAPTURES / "demo.pcap"))
+    lines = out.splitlines()
+    # The profile adds Level and Score columns and turns the analysis on.
+    if not re.search(r"^\s*31\s.*\sTCP MEDIUM 72 1054 ", lines[30]):
+        raise AssertionError(f"frame 31 row: {lines[30]!r}")
+    if not re.search(r"^\s*389\s.*\sTCP HIGH 160 58 ", lines[388]):
+        raise AssertionError(f"frame 389 row: {lines[388]!r}")
+
+
 def t_shared(fn, name):
     def run_one():
         if not SHARED.is_dir():
@@ -532,6 +663,12 @@ def main():
     check("unknown -z suffixes and bad filters are refused", t_bad_arguments)
     check("empty capture", t_empty_capture)
     check("two-pass run gives the same JSON", t_two_pass_same_json)
+    check("expert info where conversations reach MEDIUM and HIGH (by hand)", t_expert_hand)
+    for two in (False, True):
+        check(f"expert info vs plain tshark{' (-2)' if two else ''}: demo.pcap",
+              lambda t=two: t_expert_vs_plain(CAPTURES / "demo.pcap", t))
+    check("sharkd: filter, frame tree and stats tree", t_sharkd)
+    check("profile: Level and Score columns", t_profile)
     check("per-packet fields usable in display filters", t_fields_filter)
     check("hint when fields are filtered without analysis", t_fields_hint)
     check("tcp-ecn-sample.pcap is OK with score 0", t_tcp_ecn)
@@ -547,6 +684,9 @@ def main():
         for cap in ("http.cap", "email-troubles.pcap", "vlan-collisions.pcap", "fix2.pcap",
                     "four_ipv6_http_streams.pcap", "sll.pcap"):
             check(f"per-packet fields vs plain tshark: shared/{cap}", t_shared(per_packet_fields, cap))
+            check(f"final per-packet fields (-2) vs plain tshark: shared/{cap}",
+                  t_shared(lambda c: per_packet_fields(c, two_pass=True), cap))
+            check(f"expert info vs plain tshark: shared/{cap}", t_shared(t_expert_vs_plain, cap))
     else:
         why = "--quick" if a.quick else f"{SHARED} is absent (a user's clone has no ../shared)"
         check("sweep over ../shared/captures", lambda: skip(why))
