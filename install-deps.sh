@@ -1,10 +1,18 @@
 #!/bin/sh
-# install-deps.sh: install what PacketMancer needs to build and test, on
-# Debian 12+ or Ubuntu 22.04+. Installs nothing when everything is there;
-# uses sudo when not run as root.
+# install-deps.sh: install what PacketMancer needs to build, on Debian 12+
+# or Ubuntu 22.04+; with --tests, also what the tests need (the Wireshark
+# GUI under a virtual X server for the GUI test). Installs nothing when
+# everything is there; uses sudo when not run as root.
+#
+#   ./install-deps.sh [--tests]
 set -eu
 
 pkgs="tshark wireshark-dev libwireshark-dev libglib2.0-dev libcunit1-dev cmake pkg-config gcc make python3"
+case "${1:-}" in
+    --tests) pkgs="$pkgs wireshark-qt xvfb xauth x11-utils xdotool imagemagick" ;;
+    "") ;;
+    *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $pkgs; do
