@@ -389,9 +389,10 @@ pm_register_taps(void)
     register_stat_tap_ui(&report_ui, NULL);
     register_stat_tap_ui(&json_ui, NULL);
     register_stat_tap_ui(&unknown_ui, NULL);
-    /* Registered here, from proto_register, rather than as a tap plugin:
-     * sharkd (the engine under the GUI) only sees trees registered this way. */
-    stats_tree_register("packetmancer", "packetmancer",
+    /* Registered from proto_register rather than from a tap-plugin
+     * callback, which sharkd never runs; and as a plugin tree, the only kind
+     * Wireshark's Qt GUI adds to its Statistics menu from a plugin. */
+    stats_tree_register_plugin("packetmancer", "packetmancer",
                         "PacketMancer" STATS_TREE_MENU_SEPARATOR "TCP health", 0,
                         st_packet, st_init, st_cleanup);
 }
