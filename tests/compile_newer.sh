@@ -27,7 +27,8 @@
 # fetches again. When a refresh fails, a stale cached set is still used.
 #
 # Mirror: $PM_DEBIAN_MIRROR, else the first Debian mirror in the system's
-# apt sources, else http://deb.debian.org/debian.
+# apt sources, else http://deb.debian.org/debian. $PM_APT_OPTIONS adds apt
+# options (-o ...) to the private configuration.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,8 @@ done
 glib_cflags=$(pkg-config --cflags glib-2.0) || { say "glib-2.0 development files not found (libglib2.0-dev)"; exit 2; }
 
 mkdir -p "$cache" || { say "cannot create cache folder $cache"; exit 2; }
+# apt takes relative Dir:: paths as relative to its own folders.
+cache=$(cd "$cache" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pm-compile.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -97,6 +100,10 @@ apt_private() {
             -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
             -o Acquire::Languages=none -o Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false
             -o Acquire::Retries=1 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20)
+  # Extra options for this machine, e.g. for a frozen mirror whose Release
+  # files have expired: PM_APT_OPTIONS="-o Acquire::Check-Valid-Until=false".
+  # shellcheck disable=SC2206 # word splitting wanted
+  apt_opts+=(${PM_APT_OPTIONS:-})
   # As root apt downloads as user _apt, which cannot write into a private
   # folder under /root or a build tree; it would fall back to root with a
   # warning on every file. These folders are ours, so say it up front.
@@ -113,18 +120,16 @@ fetch() {
   if [ -z "$apt_ready" ]; then
     if [ ! -r "$keyring" ]; then
       say "$keyring is missing (package debian-archive-keyring); cannot check Debian's signatures"
-      apt_ready=failed; return 1
-    fi
-    mirror=${PM_DEBIAN_MIRROR:-$(debian_mirror)}
-    apt_private
-    say "updating a private package list of $(echo "$suites" | sed 's/:[0-9.]*//g') from $mirror"
-    if apt-get "${apt_opts[@]}" update > "$work/update.log" 2>&1 &&
-       ! grep -q '^[WE]: ' "$work/update.log"; then
-      apt_ready=ok
-    else
-      say "cannot reach the Debian registry (apt-get update failed):"
-      sed 's/^/    /' "$work/update.log" | tail -n 5 >&2
       apt_ready=failed
+    else
+      mirror=${PM_DEBIAN_MIRROR:-$(debian_mirror)}
+      apt_private
+      say "updating a private package list of $(echo "$suites" | sed 's/:[0-9.]*//g') from $mirror"
+      # One suite failing (unreachable, or an expired Release file) must
+      # not cost the other: apt applies what it could fetch, and each
+      # suite's download below tells whether it is usable.
+      apt-get "${apt_opts[@]}" update > "$work/update.log" 2>&1 || true
+      apt_ready=ok
     fi
   fi
   [ "$apt_ready" = ok ] || return 1
@@ -138,7 +143,9 @@ fetch() {
   done
   case $got in
     *libwireshark-dev*) ;;
-    *) say "libwireshark-dev/$suite could not be downloaded:"; tail -n 5 "$work/download.log" | sed 's/^/    /' >&2
+    *) say "libwireshark-dev/$suite could not be downloaded; apt said:"
+       { grep -E "dists/$suite/|/$suite/InRelease|resolv|connect" "$work/update.log" ||
+           tail -n 3 "$work/update.log"; tail -n 2 "$work/download.log"; } | sed 's/^/    /' >&2
        return 1 ;;
   esac
   rm -rf "$cache/$suite.new"
@@ -221,7 +228,7 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 if [ -n "$missing" ]; then
-  say "SKIPPED: no headers for$missing (registry unreachable and nothing cached in $cache)"
+  say "SKIPPED: no headers for$missing (not downloadable, see above, and nothing cached in $cache)"
   exit 77
 fi
 exit 0
