@@ -45,6 +45,22 @@ cmp_packets(const void *a, const void *b)
     return c;
 }
 
+static int
+cmp_bytes(const void *a, const void *b)
+{
+    const pm_row *x = *(const pm_row *const *)a, *y = *(const pm_row *const *)b;
+    uint64_t bx = x->conv->dir[PM_C2S].bytes + x->conv->dir[PM_S2C].bytes;
+    uint64_t by = y->conv->dir[PM_C2S].bytes + y->conv->dir[PM_S2C].bytes;
+    int c;
+
+    if (bx != by)
+        return bx > by ? -1 : 1;
+    c = strcmp(x->flow, y->flow);
+    if (c == 0 && x->conv->stream != y->conv->stream)
+        c = x->conv->stream < y->conv->stream ? -1 : 1;
+    return c;
+}
+
 pm_model *
 pm_model_build(const pm_table *t, const pm_score_params *p)
 {
@@ -55,6 +71,7 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
     m->n = pm_table_count(t);
     m->rows = g_new0(pm_row, m->n ? m->n : 1);
     m->by_packets = g_new0(pm_row *, m->n ? m->n : 1);
+    m->by_bytes = g_new0(pm_row *, m->n ? m->n : 1);
 
     for (size_t i = 0; i < m->n; i++) {
         pm_row *r = &m->rows[i];
@@ -67,8 +84,9 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
     }
     qsort(m->rows, m->n, sizeof *m->rows, cmp_severity);
     for (size_t i = 0; i < m->n; i++)
-        m->by_packets[i] = &m->rows[i];
+        m->by_packets[i] = m->by_bytes[i] = &m->rows[i];
     qsort(m->by_packets, m->n, sizeof *m->by_packets, cmp_packets);
+    qsort(m->by_bytes, m->n, sizeof *m->by_bytes, cmp_bytes);
     return m;
 }
 
@@ -79,6 +97,7 @@ pm_model_free(pm_model *m)
         return;
     g_free(m->rows);
     g_free(m->by_packets);
+    g_free(m->by_bytes);
     g_free(m);
 }
 
@@ -114,7 +133,8 @@ pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
 
 enum { T_START, T_HEADER, T_FILE, T_PACKETS, T_DURATION, T_RATE, T_FOUND,
        T_NONE_FOUND, T_TOP, T_COUNTERS, T_REASONS, T_NO_REASONS, T_UNKNOWN,
-       T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_COUNT };
+       T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_TOP_PACKETS,
+       T_TOP_BYTES, T_VOLUME, T_DISABLED, T_COUNT };
 
 static const char *const text_en[T_COUNT] = {
     "Starting analysis of file: %s\n",
@@ -127,6 +147,10 @@ static const char *const text_en[T_COUNT] = {
     "Reasons", "none", "(unknown)", "Levels",
     "--- ANALYSIS COMPLETE ---\n",
     "Evidence", "frames", "at", "Filter",
+    "Top %u conversations by PACKETS:\n",
+    "Top %u conversations by BYTES:\n",
+    "%llu packets (C->S %llu / S->C %llu), %llu bytes (C->S %llu / S->C %llu)",
+    "TCP health detector turned off.\n",
 };
 
 static const char *const events_en[PM_EV_COUNT] = {
@@ -146,6 +170,10 @@ static const char *const text_es[T_COUNT] = {
     "Razones", "ninguna", "(desconocido)", "Niveles",
     "--- AN\xc3\x81LISIS COMPLETADO ---\n",
     "Evidencia", "tramas", "en", "Filtro",
+    "Top %u conversaciones por PAQUETES:\n",
+    "Top %u conversaciones por BYTES:\n",
+    "%llu paquetes (C->S %llu / S->C %llu), %llu bytes (C->S %llu / S->C %llu)",
+    "Detector de salud TCP desactivado.\n",
 };
 
 static const char *const events_es[PM_EV_COUNT] = {
@@ -188,6 +216,27 @@ append_evidence(GString *out, const char *const *tx, const char *const *evn, con
     }
     pm_conv_filter(c, any, filter, sizeof filter);
     g_string_append_printf(out, "\n    %s: %s\n", tx[T_FILTER], filter);
+}
+
+/* The conversations view: one line per conversation, both directions. */
+static void
+append_volume_list(GString *out, const char *const *tx, int title, pm_row *const *rows,
+                   size_t n, unsigned top)
+{
+    g_string_append_c(out, '\n');
+    g_string_append_printf(out, tx[title], top);
+    for (size_t i = 0; i < n && i < top; i++) {
+        const pm_conv *c = rows[i]->conv;
+        const pm_dir_counters *a = &c->dir[PM_C2S], *b = &c->dir[PM_S2C];
+
+        g_string_append_printf(out, "  - %s: ", rows[i]->flow);
+        g_string_append_printf(out, tx[T_VOLUME],
+                               (unsigned long long)(a->packets + b->packets),
+                               (unsigned long long)a->packets, (unsigned long long)b->packets,
+                               (unsigned long long)(a->bytes + b->bytes),
+                               (unsigned long long)a->bytes, (unsigned long long)b->bytes);
+        g_string_append_c(out, '\n');
+    }
 }
 
 struct reason_line {
@@ -233,7 +282,10 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         g_string_append(out, "n/a");
     g_string_append(out, " | Schema: " PM_SCHEMA "\n");
 
-    if (m->n == 0) {
+    if (o->no_tcp_health) {
+        g_string_append(out, tx[T_DISABLED]);
+        top = 0;
+    } else if (m->n == 0) {
         g_string_append(out, tx[T_NONE_FOUND]);
     } else {
         g_string_append_printf(out, tx[T_FOUND], m->n);
@@ -267,6 +319,10 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
             g_string_append_printf(out, " %s", tx[T_NO_REASONS]);
         g_string_append_c(out, '\n');
         append_evidence(out, tx, evn, r->conv);
+    }
+    if (top > 0) {
+        append_volume_list(out, tx, T_TOP_PACKETS, m->by_packets, m->n, o->top);
+        append_volume_list(out, tx, T_TOP_BYTES, m->by_bytes, m->n, o->top);
     }
     g_string_append_c(out, '\n');
     g_string_append(out, tx[T_DONE]);
@@ -357,6 +413,116 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
     json_dumper_end_object(d);
 }
 
+static void
+json_string_or_null(json_dumper *d, const char *name, const char *value)
+{
+    json_dumper_set_member_name(d, name);
+    if (value) {
+        /* Strings from outside (file names) may not be UTF-8; JSON must be. */
+        char *valid = g_utf8_make_valid(value, -1);
+
+        json_dumper_value_string(d, valid);
+        g_free(valid);
+    } else {
+        json_dumper_value_anyf(d, "null");
+    }
+}
+
+/* ISO 8601 in UTC with microseconds: "2024-01-01T00:00:20.222250Z". */
+static void
+json_time(json_dumper *d, const char *name, const int64_t *us)
+{
+    GDateTime *t;
+    char *text;
+
+    json_dumper_set_member_name(d, name);
+    t = us ? g_date_time_new_from_unix_utc(*us / 1000000) : NULL;
+    if (!t) {
+        json_dumper_value_anyf(d, "null");
+        return;
+    }
+    text = g_date_time_format(t, "%Y-%m-%dT%H:%M:%S");
+    json_dumper_value_anyf(d, "\"%s.%06lldZ\"", text, (long long)(*us % 1000000));
+    g_free(text);
+    g_date_time_unref(t);
+}
+
+/* The preferences that change scores, named as the preferences are, so a
+ * document says how it was made. */
+static void
+json_settings(json_dumper *d, const pm_render_opts *o)
+{
+    pm_score_params def;
+    const pm_score_params *p = o->params;
+    const struct { const char *name; unsigned value; } v[] = {
+        { "weight_retransmission", 0 }, { "weight_zero_window", 0 }, { "weight_dup_ack", 0 },
+        { "weight_out_of_order", 0 }, { "high_score", 0 }, { "high_retransmissions", 0 },
+        { "high_zero_window", 0 }, { "medium_score", 0 }, { "medium_retransmissions", 0 },
+        { "medium_zero_window", 0 }, { "medium_dup_ack", 0 }, { "ooo_percent", 0 },
+        { "ooo_min", 0 }, { "reason_dup_ack", 0 }, { "cap_retransmissions", 0 },
+        { "cap_score", 0 },
+    };
+    unsigned values[G_N_ELEMENTS(v)];
+
+    if (!p) {
+        pm_score_params_default(&def);
+        p = &def;
+    }
+    {
+        const unsigned in_order[] = {
+            p->w_retx, p->w_zero_window, p->w_dup_ack, p->w_out_of_order, p->high_score,
+            p->high_retx, p->high_zero_window, p->medium_score, p->medium_retx,
+            p->medium_zero_window, p->medium_dup_ack, p->ooo_percent, p->ooo_min,
+            p->reason_dup_ack, p->cap_retx, p->cap_score,
+        };
+        G_STATIC_ASSERT(G_N_ELEMENTS(in_order) == G_N_ELEMENTS(values));
+        memcpy(values, in_order, sizeof values);
+    }
+    json_dumper_set_member_name(d, "settings");
+    json_dumper_begin_object(d);
+    json_dumper_set_member_name(d, "language");
+    json_dumper_value_string(d, o->lang == PM_LANG_ES ? "es" : "en");
+    for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
+        json_uint(d, v[i].name, values[i]);
+    json_dumper_set_member_name(d, "detectors");
+    json_dumper_begin_array(d);
+    if (!o->no_tcp_health)
+        json_dumper_value_string(d, "tcp_health");
+    json_dumper_end_array(d);
+    json_dumper_end_object(d);
+}
+
+static void
+json_conv_list(json_dumper *d, const char *name, pm_row *const *rows, size_t n, pm_lang lang)
+{
+    json_dumper_set_member_name(d, name);
+    json_dumper_begin_array(d);
+    for (size_t i = 0; i < n; i++)
+        json_conv(d, rows[i], lang);
+    json_dumper_end_array(d);
+}
+
+static void
+json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+{
+    json_dumper_set_member_name(d, "tcp_health");
+    json_dumper_begin_object(d);
+    json_uint(d, "conversations_total", m->n);
+    json_dumper_set_member_name(d, "conversations_by_level");
+    json_dumper_begin_object(d);
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), m->per_level[l]);
+    json_dumper_end_object(d);
+    json_dumper_set_member_name(d, "top_by_severity");
+    json_dumper_begin_array(d);
+    for (size_t i = 0; i < m->n; i++)
+        json_conv(d, &m->rows[i], o->lang);
+    json_dumper_end_array(d);
+    json_conv_list(d, "top_by_packets", m->by_packets, m->n, o->lang);
+    json_conv_list(d, "top_by_bytes", m->by_bytes, m->n, o->lang);
+    json_dumper_end_object(d);
+}
+
 bool
 pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
 {
@@ -372,41 +538,23 @@ pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
     json_dumper_begin_object(&d);
     json_dumper_set_member_name(&d, "schema");
     json_dumper_value_string(&d, PM_SCHEMA);
-    json_dumper_set_member_name(&d, "file");
-    if (o->file) {
-        char *valid = g_utf8_make_valid(o->file, -1);
-
-        json_dumper_value_string(&d, valid);
-        g_free(valid);
-    } else {
-        json_dumper_value_anyf(&d, "null");
-    }
+    json_string_or_null(&d, "file", o->file);
     json_uint(&d, "packets_total", m->summary.packets_total);
     json_uint(&d, "duration_ms", pm_summary_duration_ms(&m->summary));
+    json_uint(&d, "bytes_total", m->summary.bytes_total);
+    json_time(&d, "capture_start", m->summary.packets_total ? &m->summary.first_ts_us : NULL);
+    json_time(&d, "capture_end", m->summary.packets_total ? &m->summary.last_ts_us : NULL);
+    json_string_or_null(&d, "wireshark_version", o->wireshark_version);
+    json_string_or_null(&d, "plugin_version", o->plugin_version);
+    json_settings(&d, o);
     json_dumper_end_object(&d);
 
     json_dumper_set_member_name(&d, "detectors");
     json_dumper_begin_object(&d);
-    json_dumper_set_member_name(&d, "tcp_health");
-    json_dumper_begin_object(&d);
-    json_uint(&d, "conversations_total", m->n);
-    json_dumper_set_member_name(&d, "conversations_by_level");
-    json_dumper_begin_object(&d);
-    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
-        json_uint(&d, pm_level_name((pm_level)l, PM_LANG_EN), m->per_level[l]);
-    json_dumper_end_object(&d);
-    json_dumper_set_member_name(&d, "top_by_severity");
-    json_dumper_begin_array(&d);
-    for (size_t i = 0; i < m->n; i++)
-        json_conv(&d, &m->rows[i], o->lang);
-    json_dumper_end_array(&d);
-    json_dumper_set_member_name(&d, "top_by_packets");
-    json_dumper_begin_array(&d);
-    for (size_t i = 0; i < m->n; i++)
-        json_conv(&d, m->by_packets[i], o->lang);
-    json_dumper_end_array(&d);
-    json_dumper_end_object(&d);
+    if (!o->no_tcp_health)
+        json_tcp_health(&d, m, o);
     json_dumper_end_object(&d);
     json_dumper_end_object(&d);
     return json_dumper_finish(&d);
 }
+

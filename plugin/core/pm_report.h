@@ -33,6 +33,7 @@ typedef struct pm_model {
     size_t n;
     pm_row *rows;             /* sorted by severity (SCORING.md order) */
     pm_row **by_packets;      /* same rows, most packets first */
+    pm_row **by_bytes;        /* same rows, most bytes first */
     uint64_t per_level[4];    /* conversations per pm_level */
 } pm_model;
 
@@ -41,9 +42,14 @@ void pm_model_free(pm_model *m);
 
 typedef struct pm_render_opts {
     const char *file;   /* capture file name as given, or NULL if unknown */
-    unsigned top;       /* conversations listed in the human report */
+    unsigned top;       /* conversations listed in each part of the report */
     pm_lang lang;
     bool color;         /* ANSI colours (only for a terminal) */
+    /* How the report was made, for the JSON summary (NULL: unknown). */
+    const char *wireshark_version;
+    const char *plugin_version;
+    const pm_score_params *params;  /* NULL: the contract's defaults */
+    bool no_tcp_health;             /* the TCP detector was turned off */
 } pm_render_opts;
 
 void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);

@@ -821,7 +821,7 @@ test_table_evidence(void)
     CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 9 && (tcp.analysis.flags || tcp.flags.reset == 1)");
     {
         pm_model *m = pm_model_build(t, &defaults);
-        pm_render_opts o = { "x.pcap", 5, PM_LANG_EN, false };
+        pm_render_opts o = { .file = "x.pcap", .top = 5, .lang = PM_LANG_EN, .color = false };
         GString *out = g_string_new(NULL);
 
         pm_render_report(m, &o, out);
@@ -1548,7 +1548,7 @@ test_json_ecn(void)
 {
     pm_table *t = ecn_table();
     pm_model *m = pm_model_build(t, &defaults);
-    pm_render_opts o = { "captures/tcp-ecn-sample.pcap", 5, PM_LANG_EN, false };
+    pm_render_opts o = { .file = "captures/tcp-ecn-sample.pcap", .top = 5, .lang = PM_LANG_EN, .color = false };
     GString *out = g_string_new(NULL);
     char *c2s, *s2c;
 
@@ -1586,8 +1586,9 @@ test_json_ecn(void)
     CHECK_HAS(s2c, "\"duplicate_ack_events\": 0,");
     g_free(c2s);
     g_free(s2c);
-    /* The one conversation appears once in each list. */
-    CU_ASSERT_EQUAL(count_substr(out->str, "\"flow\": "), 2);
+    /* The one conversation appears once in each list: by severity, by
+     * packets, by bytes. */
+    CU_ASSERT_EQUAL(count_substr(out->str, "\"flow\": "), 3);
     g_string_free(out, TRUE);
     pm_model_free(m);
     pm_table_free(t);
@@ -1600,7 +1601,7 @@ test_json_spanish(void)
 {
     pm_table *t = ecn_table();
     pm_model *m = pm_model_build(t, &defaults);
-    pm_render_opts o = { "captures/tcp-ecn-sample.pcap", 5, PM_LANG_ES, false };
+    pm_render_opts o = { .file = "captures/tcp-ecn-sample.pcap", .top = 5, .lang = PM_LANG_ES, .color = false };
     GString *out = g_string_new(NULL);
 
     CU_ASSERT(pm_render_json(m, &o, out));
@@ -1617,7 +1618,7 @@ test_json_escaping(void)
 {
     pm_table *t = ecn_table();
     pm_model *m = pm_model_build(t, &defaults);
-    pm_render_opts o = { "we\"ird\\dir\nname\tx\x1b[1m\xff.pcap", 5, PM_LANG_EN, false };
+    pm_render_opts o = { .file = "we\"ird\\dir\nname\tx\x1b[1m\xff.pcap", .top = 5, .lang = PM_LANG_EN, .color = false };
     GString *out = g_string_new(NULL);
     bool raw_ctl = false;
 
@@ -1643,7 +1644,7 @@ test_json_empty_and_null_file(void)
 {
     pm_table *t = pm_table_new();
     pm_model *m = pm_model_build(t, &defaults);
-    pm_render_opts o = { NULL, 5, PM_LANG_EN, false };
+    pm_render_opts o = { .file = NULL, .top = 5, .lang = PM_LANG_EN, .color = false };
     GString *out = g_string_new(NULL);
 
     CU_ASSERT(pm_render_json(m, &o, out));
@@ -1661,12 +1662,78 @@ test_json_empty_and_null_file(void)
 }
 
 /* Several conversations: the severity list follows the model's order. */
+/* The summary says how the document was made. Frames from feed() are
+ * 100 bytes at ts = frame * 1 ms: 3 frames -> 1970-01-01T00:00:00.001000Z
+ * to ...003000Z, 300 bytes. */
+static void
+test_json_summary_how_made(void)
+{
+    pm_table *t = pm_table_new();
+    uint32_t f = 0;
+    pm_score_params p;
+    pm_model *m;
+    GString *out = g_string_new(NULL);
+
+    feed(t, &f, 1, ep4(10, 0, 0, 1, 1), ep4(10, 0, 0, 2, 2), 3, PM_TCP_ACK, 0);
+    pm_score_params_default(&p);
+    p.w_retx = 7;
+    m = pm_model_build(t, &p);
+    {
+        pm_render_opts o = { .file = "f.pcap", .top = 5, .lang = PM_LANG_ES,
+                             .wireshark_version = "4.0.17", .plugin_version = "9.9.9",
+                             .params = &p };
+
+        CU_ASSERT(pm_render_json(m, &o, out));
+    }
+    CU_ASSERT(json_valid(out->str));
+    CHECK_HAS(out->str, "\"bytes_total\": 300,");
+    CHECK_HAS(out->str, "\"capture_start\": \"1970-01-01T00:00:00.001000Z\",");
+    CHECK_HAS(out->str, "\"capture_end\": \"1970-01-01T00:00:00.003000Z\",");
+    CHECK_HAS(out->str, "\"wireshark_version\": \"4.0.17\",");
+    CHECK_HAS(out->str, "\"plugin_version\": \"9.9.9\",");
+    CHECK_HAS(out->str, "\"language\": \"es\",");
+    CHECK_HAS(out->str, "\"weight_retransmission\": 7,");
+    CHECK_HAS(out->str, "\"cap_score\": 80,");
+    CHECK_HAS(out->str, "\"top_by_bytes\": [");
+    CHECK_HAS(out->str, "\"detectors\": [\n        \"tcp_health\"\n      ]");
+
+    /* The TCP detector off: no tcp_health section, no versions given -> null. */
+    g_string_truncate(out, 0);
+    {
+        pm_render_opts o = { .file = "f.pcap", .top = 5, .no_tcp_health = true };
+
+        CU_ASSERT(pm_render_json(m, &o, out));
+    }
+    CU_ASSERT(json_valid(out->str));
+    CU_ASSERT_PTR_NULL(strstr(out->str, "\"tcp_health\":"));
+    CHECK_HAS(out->str, "\"wireshark_version\": null,");
+    CHECK_HAS(out->str, "\"detectors\": []");
+    CHECK_HAS(out->str, "\"weight_retransmission\": 12,");
+    g_string_free(out, TRUE);
+    pm_model_free(m);
+
+    /* No packets: no capture times. */
+    pm_table_reset(t);
+    m = pm_model_build(t, &p);
+    out = g_string_new(NULL);
+    {
+        pm_render_opts o = { .file = NULL, .top = 5 };
+
+        CU_ASSERT(pm_render_json(m, &o, out));
+    }
+    CHECK_HAS(out->str, "\"capture_start\": null,");
+    CHECK_HAS(out->str, "\"capture_end\": null,");
+    g_string_free(out, TRUE);
+    pm_model_free(m);
+    pm_table_free(t);
+}
+
 static void
 test_json_order(void)
 {
     pm_table *t = seven_convs(true);
     pm_model *m = pm_model_build(t, &defaults);
-    pm_render_opts o = { "x.pcap", 2, PM_LANG_EN, false };
+    pm_render_opts o = { .file = "x.pcap", .top = 2, .lang = PM_LANG_EN, .color = false };
     GString *out = g_string_new(NULL);
     const char *sev, *pk, *prev;
 
@@ -1707,7 +1774,7 @@ test_json_order(void)
 static char *
 render(const pm_model *m, const char *file, unsigned top, pm_lang lang, bool color)
 {
-    pm_render_opts o = { file, top, lang, color };
+    pm_render_opts o = { .file = file, .top = top, .lang = lang, .color = color };
     GString *out = g_string_new(NULL);
 
     pm_render_report(m, &o, out);
@@ -1802,8 +1869,19 @@ test_report_top(void)
     CHECK_HAS(r2, "Top 2 conversations by SEVERITY:\n");
     CHECK_HAS(r2, "  - [MEDIUM | score=80] 10.0.0.3:1000 <-> 10.0.0.1:80/TCP\n");
     CHECK_HAS(r2, "  - [HIGH | score=27] 10.0.0.5:1000 <-> 10.0.0.1:80/TCP\n");
-    CU_ASSERT_PTR_NULL(strstr(r2, "10.0.0.10:1000"));
+    /* ... and 10.0.0.10 shows up only in the conversations view below. */
+    CU_ASSERT(strstr(r2, "10.0.0.10:1000") > strstr(r2, "Top 2 conversations by PACKETS:\n"));
     CU_ASSERT(strstr(r2, "10.0.0.3:1000") < strstr(r2, "10.0.0.5:1000"));
+    /* Conversations view: S2 (3 c2s + 97 s2c) and S1 (100 c2s), 100 bytes
+     * a packet; both 100 packets / 10000 bytes, so the flow orders them
+     * ("10.0.0.10" < "10.0.0.9"). */
+    CHECK_HAS(r2, "\nTop 2 conversations by PACKETS:\n"
+                  "  - 10.0.0.10:1000 <-> 10.0.0.1:80/TCP: 100 packets (C->S 3 / S->C 97), "
+                  "10000 bytes (C->S 300 / S->C 9700)\n"
+                  "  - 10.0.0.9:1000 <-> 10.0.0.1:80/TCP: 100 packets (C->S 100 / S->C 0), "
+                  "10000 bytes (C->S 10000 / S->C 0)\n\n"
+                  "Top 2 conversations by BYTES:\n"
+                  "  - 10.0.0.10:1000 <-> 10.0.0.1:80/TCP: 100 packets");
     CHECK_HAS(r2, "Found 7 distinct TCP conversations.\n");
     /* top=0: no conversation listed. */
     CU_ASSERT_EQUAL(count_substr(r0, "\n  - ["), 0);
@@ -1971,6 +2049,7 @@ main(void)
         { "escaping of the file name", test_json_escaping },
         { "empty table, file null", test_json_empty_and_null_file },
         { "order of both lists", test_json_order },
+        { "summary: how it was made", test_json_summary_how_made },
     };
     static const test_def report[] = {
         { "Spanish (seed README)", test_report_spanish_seed },
