@@ -395,7 +395,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     fr = (pm_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0);
 
     if (!PINFO_FD_VISITED(pinfo)) {
-        if (record_from_tree(tree, pinfo, rec)) {
+        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, rec)) {
             int dir;
 
             c = pm_table_add(file_table, rec, &dir);
@@ -450,11 +450,15 @@ start_analyzing(void)
     if (analyzing || !foreign_ok || !file_table ||
         !proto_is_protocol_enabled(find_protocol_by_id(proto_packetmancer)))
         return;
-    want = g_array_sized_new(FALSE, FALSE, sizeof(int), F_COUNT);
-    for (int i = 0; i < F_COUNT; i++)
-        if (foreign_hf[i] >= 0)
-            g_array_append_val(want, foreign_hf[i]);
-    set_postdissector_wanted_hfids(pm_handle, want);
+    /* With the TCP detector off nothing needs TCP's fields (and their
+     * protocol tree), but every frame still reaches the taps' summary. */
+    if (pm_pref.tcp_health == PM_ON) {
+        want = g_array_sized_new(FALSE, FALSE, sizeof(int), F_COUNT);
+        for (int i = 0; i < F_COUNT; i++)
+            if (foreign_hf[i] >= 0)
+                g_array_append_val(want, foreign_hf[i]);
+        set_postdissector_wanted_hfids(pm_handle, want);
+    }
     analyzing = TRUE;
 }
 
@@ -547,6 +551,11 @@ proto_register_packetmancer(void)
         { "es", "Spanish (original wording)", PM_LANG_ES },
         { NULL, NULL, 0 }
     };
+    static const enum_val_t on_off_vals[] = {
+        { "on", "On", PM_ON },
+        { "off", "Off", PM_OFF },
+        { NULL, NULL, 0 }
+    };
     static const enum_val_t analyze_vals[] = {
         { "auto", "When a PacketMancer report asks, and always in Wireshark", PM_ANALYZE_AUTO },
         { "always", "Always (needed for packetmancer.* filters and fields in tshark)", PM_ANALYZE_ALWAYS },
@@ -579,6 +588,8 @@ proto_register_packetmancer(void)
     pm_pref.top = 5;
     pm_pref.lang = PM_LANG_EN;
     pm_pref.analyze = PM_ANALYZE_AUTO;
+    pm_pref.tcp_health = PM_ON;
+    pm_pref.json_output = "";
 
     proto_packetmancer = proto_register_protocol("PacketMancer", "PacketMancer", "packetmancer");
     proto_register_field_array(proto_packetmancer, hf, array_length(hf));
@@ -613,6 +624,13 @@ proto_register_packetmancer(void)
         "unless this is \"always\"", &pm_pref.analyze, analyze_vals, FALSE);
     prefs_register_enum_preference(m, "language", "Language",
         "Language of levels and reasons in reports", &pm_pref.lang, lang_vals, FALSE);
+    prefs_register_enum_preference(m, "tcp_health", "TCP health detector",
+        "Score TCP conversations from Wireshark's TCP analysis", &pm_pref.tcp_health,
+        on_off_vals, FALSE);
+    prefs_register_string_preference(m, "json_output", "JSON output file",
+        "Write the -z packetmancer,json document to this file instead of standard output. "
+        "It is written to a temporary file in the same folder and renamed when complete, "
+        "so the file is never left half-written", &pm_pref.json_output);
     for (size_t i = 0; i < G_N_ELEMENTS(uprefs); i++)
         prefs_register_uint_preference(m, uprefs[i].name, uprefs[i].title, uprefs[i].desc,
                                        10, uprefs[i].var);

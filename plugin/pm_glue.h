@@ -15,12 +15,17 @@
 
 /* Values of the "analyze" preference. */
 enum { PM_ANALYZE_AUTO = 0, PM_ANALYZE_ALWAYS = 1 };
+/* On/off preferences are enums: bool preferences changed C type between
+ * Wireshark releases, enums did not. */
+enum { PM_ON = 0, PM_OFF = 1 };
 
 typedef struct pm_prefs {
     pm_score_params score;
     guint top;
-    gint lang;      /* pm_lang */
-    gint analyze;   /* PM_ANALYZE_* */
+    gint lang;                /* pm_lang */
+    gint analyze;             /* PM_ANALYZE_* */
+    gint tcp_health;          /* PM_ON / PM_OFF */
+    const char *json_output;  /* JSON document to this file, not stdout */
 } pm_prefs;
 
 extern pm_prefs pm_pref;

@@ -19,13 +19,18 @@
 #include "pm_glue.h"
 #include "pm_report.h"
 
+#include <epan/epan.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/stats_tree.h>
 #include <epan/tap.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "pm_version.h"
 
 #define PM_TAP_USAGE "-z packetmancer,report|json|tree[,display filter]"
 
@@ -119,17 +124,62 @@ tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
     return TAP_PACKET_DONT_REDRAW;
 }
 
+/* Writes the JSON document to path without ever leaving a partial file
+ * there: a temporary file in the same folder, renamed over path once
+ * complete and flushed. */
+static gboolean
+write_atomically(const char *path, const GString *doc)
+{
+    char *dir = g_path_get_dirname(path);
+    char *tmp = g_build_filename(dir, ".packetmancer-XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
+    gboolean ok = fd >= 0;
+    FILE *f = ok ? fdopen(fd, "w") : NULL;
+
+    if (ok && !f) {
+        close(fd);
+        ok = FALSE;
+    }
+    if (f) {
+        ok = fwrite(doc->str, 1, doc->len, f) == doc->len;
+        ok = fflush(f) == 0 && ok;
+        ok = fsync(fileno(f)) == 0 && ok;
+        ok = fclose(f) == 0 && ok;
+        if (ok)
+            ok = rename(tmp, path) == 0;
+        if (!ok)
+            unlink(tmp);
+    }
+    if (!ok)
+        fprintf(stderr, "packetmancer: cannot write the JSON document to %s: %s\n", path,
+                g_strerror(errno));
+    g_free(tmp);
+    g_free(dir);
+    return ok;
+}
+
 static void
 tap_draw(void *tapdata)
 {
     pm_tap *tap = tapdata;
     pm_model *m = pm_model_build(tap->table, &pm_pref.score);
-    pm_render_opts o = { pm_capture_file(), pm_pref.top, (pm_lang)pm_pref.lang, FALSE };
+    pm_render_opts o = {
+        .file = pm_capture_file(),
+        .top = pm_pref.top,
+        .lang = (pm_lang)pm_pref.lang,
+        .wireshark_version = epan_get_version(),
+        .plugin_version = PM_VERSION,
+        .params = &pm_pref.score,
+        .no_tcp_health = pm_pref.tcp_health == PM_OFF,
+    };
     GString *out = g_string_new(NULL);
 
     if (tap->kind == OUT_JSON) {
         if (!pm_render_json(m, &o, out)) {
             fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
+            g_string_truncate(out, 0);
+        } else if (pm_pref.json_output && pm_pref.json_output[0]) {
+            write_atomically(pm_pref.json_output, out);
             g_string_truncate(out, 0);
         }
     } else {
@@ -236,11 +286,15 @@ refuse_unknown(const char *opt_arg, void *userdata _U_)
  *                               below it "tcp.stream eq N" (packets, first
  *                               and last frame as Min/Max) and its events
  *                               (first/last frame, the first few by name)
+ *   Conversations (packets)     per flow: packets, split C->S / S->C
+ *   Conversations (bytes)       per flow: bytes, split C->S / S->C
  * Levels change as packets arrive, so level nodes are set, not ticked.
  * Each tree keeps its own table in st_tables, keyed by the stats_tree. */
 static const char st_levels[] = "Conversations by level";
 static const char st_events[] = "TCP events";
 static const char st_convs[] = "Conversations (score)";
+static const char st_by_packets[] = "Conversations (packets)";
+static const char st_by_bytes[] = "Conversations (bytes)";
 
 static const char *const st_event_names[PM_EV_COUNT] = {
     "Retransmissions", "Spurious retransmissions", "Out of order",
@@ -252,7 +306,7 @@ typedef struct pm_st_state {
     pm_table *table;
     guint32 last_frame;
     guint64 per_level[4];
-    int node_levels, node_events, node_convs;
+    int node_levels, node_events, node_convs, node_packets, node_bytes;
 } pm_st_state;
 
 static GHashTable *st_tables; /* stats_tree* -> pm_st_state* */
@@ -277,6 +331,8 @@ st_init(stats_tree *st)
     for (int i = 0; i < PM_EV_COUNT; i++)
         stats_tree_create_node(st, st_event_names[i], s->node_events, STAT_DT_INT, FALSE);
     s->node_convs = stats_tree_create_node(st, st_convs, 0, STAT_DT_INT, TRUE);
+    s->node_packets = stats_tree_create_node(st, st_by_packets, 0, STAT_DT_INT, TRUE);
+    s->node_bytes = stats_tree_create_node(st, st_by_bytes, 0, STAT_DT_INT, TRUE);
     g_hash_table_insert(st_tables, st, s);
     pm_tap_started();
 }
@@ -309,6 +365,8 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     pm_verdict v;
     guint32 score;
     char filter[PM_FILTER_STRLEN];
+    char flow[PM_FLOW_STRLEN];
+    int dir, node;
 
     if (!s)
         return TAP_PACKET_DONT_REDRAW;
@@ -320,17 +378,27 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     }
     s->last_frame = pinfo->num;
 
-    c = pm_table_add(s->table, rec, NULL);
+    c = pm_table_add(s->table, rec, &dir);
     if (!c)
         return TAP_PACKET_DONT_REDRAW;
+    pm_conv_flow(c, flow, sizeof flow);
+
+    /* The conversations view: packets and bytes per flow and direction.
+     * (Tree counts are 32-bit: a flow past 2 GiB saturates here, not in
+     * the report or the JSON.) */
+    node = increase_stat_node(st, flow, s->node_packets, TRUE, 1);
+    tick_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE);
+    increase_stat_node(st, st_by_packets, 0, TRUE, 1);
+    node = increase_stat_node(st, flow, s->node_bytes, TRUE, (gint)MIN(rec->length, G_MAXINT));
+    increase_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE,
+                       (gint)MIN(rec->length, G_MAXINT));
+    increase_stat_node(st, st_by_bytes, 0, TRUE, (gint)MIN(rec->length, G_MAXINT));
 
     pm_conv_totals(c, &t);
     v = pm_score(&pm_pref.score, &t);
     score = MIN(v.score, G_MAXUINT32 >> 3);
     if (!ST_SHOWN(c->user_value) || ST_LEVEL(c->user_value) != (guint32)v.level ||
         ST_SCORE(c->user_value) != score) {
-        char flow[PM_FLOW_STRLEN];
-
         if (ST_SHOWN(c->user_value))
             s->per_level[ST_LEVEL(c->user_value)]--;
         s->per_level[v.level]++;
@@ -338,7 +406,6 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
             set_stat_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels, FALSE,
                           (gint)MIN(s->per_level[l], G_MAXINT));
         set_stat_node(st, st_levels, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
-        pm_conv_flow(c, flow, sizeof flow);
         c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
         c->user_value = ((score << 2) | (guint32)v.level) + 1;

@@ -131,7 +131,7 @@ def score_level(P, R, Z, D, O):
     return score, level, reasons
 
 
-FIELDS = ["frame.number", "frame.len", "frame.protocols", "tcp.stream", "tcp.flags",
+FIELDS = ["frame.number", "frame.len", "frame.time_epoch", "frame.protocols", "tcp.stream", "tcp.flags",
           "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
           "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
           "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
@@ -221,6 +221,15 @@ def expected_from_plain(frames):
     return convs, per_frame
 
 
+def iso_utc(epoch):
+    """tshark's frame.time_epoch ("1704067210.000100000") as the plugin
+    writes it: UTC, microseconds (truncated), a Z."""
+    import datetime
+    secs, _, frac = epoch.partition(".")
+    t = datetime.datetime.fromtimestamp(int(secs), datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + "." + (frac + "000000")[:6] + "Z"
+
+
 def totals(c):
     a, b = c["c2s"], c["s2c"]
     return (a["packets"] + b["packets"], a["retransmissions"] + b["retransmissions"],
@@ -260,6 +269,17 @@ def compare_with_plain(capture):
                   key=lambda c: (-(c["c2s"]["packets"] + c["s2c"]["packets"]), c["flow"].encode()))]
     eq([c["flow"] for c in doc["detectors"]["tcp_health"]["top_by_packets"]], by_packets,
        "top_by_packets order")
+    by_bytes = [c["flow"] for c in sorted(convs.values(),
+                key=lambda c: (-(c["c2s"]["bytes"] + c["s2c"]["bytes"]), c["flow"].encode()))]
+    eq([c["flow"] for c in doc["detectors"]["tcp_health"]["top_by_bytes"]], by_bytes,
+       "top_by_bytes order")
+    summary = doc["summary"]
+    eq(summary["bytes_total"], sum(int(v["frame.len"]) for v in frames), "bytes_total")
+    if frames:
+        times = sorted(iso_utc(v["frame.time_epoch"]) for v in frames)
+        eq((summary["capture_start"], summary["capture_end"]), (times[0], times[-1]), "capture times")
+    else:
+        eq((summary["capture_start"], summary["capture_end"]), (None, None), "capture times")
 
 
 def per_packet_fields(capture, two_pass=False):
@@ -431,7 +451,7 @@ def t_report_layout():
         raise AssertionError(f"header line: {header!r}")
     if "Found 13 distinct TCP conversations." not in lines:
         raise AssertionError("conversation count line missing")
-    tops = [l for l in lines if l.startswith("  - [")]
+    tops = [l for l in lines if re.match(r"  - \[[A-Z]+ \| score=", l)]
     eq(len(tops), 5, "top N default")
     eq(tops[0], "  - [HIGH | score=160] 10.0.0.5:40061 <-> 10.0.0.6:80/TCP", "first entry")
     eq(tops[1], "  - [MEDIUM | score=72] 10.0.0.1:40002 <-> 10.0.0.2:80/TCP", "second entry")
@@ -447,7 +467,7 @@ def t_report_top_and_spanish():
     _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.top:2",
                    "-o", "packetmancer.language:es", "-z", "packetmancer,report")
     lines = out.splitlines()
-    tops = [l for l in lines if l.startswith("  - [")]
+    tops = [l for l in lines if re.match(r"  - \[[A-Z]+ \| score=", l)]
     eq(tops, ["  - [ALTA | score=160] 10.0.0.5:40061 <-> 10.0.0.6:80/TCP",
               "  - [MEDIA | score=72] 10.0.0.1:40002 <-> 10.0.0.2:80/TCP"], "top 2 in Spanish")
     if "    Razones: retransmisiones altas (20)" not in lines:
@@ -459,10 +479,14 @@ def t_report_top_and_spanish():
 def t_tree():
     _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,tree")
     rows = {}
+    section = None
     for line in out.splitlines():
         m = re.match(r"^(\s*)(\S.*?)\s{2,}(\d+)\s", line)
-        if m:
-            rows[(len(m.group(1)), m.group(2))] = int(m.group(3))
+        if m and not m.group(1):
+            section = m.group(2)
+        # Flows appear in several sections: keep the scores' one.
+        if m and (section in (None, "Conversations (score)") or not m.group(2)[0].isdigit()):
+            rows.setdefault((len(m.group(1)), m.group(2)), int(m.group(3)))
     eq(rows.get((0, "Conversations by level")), 13, "conversations")
     eq({l: rows.get((1, l)) for l in ("HIGH", "MEDIUM", "LOW", "OK")},
        {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}, "levels")
@@ -506,6 +530,62 @@ def t_two_pass_same_json():
     one = json.loads(pm_json(CAPTURES / "demo.pcap")[1])
     two = json.loads(pm("-2", "-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,json")[1])
     eq(two, one, "JSON with -2")
+
+
+def t_json_output_file():
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)  # tshark may run as "nobody"
+        target = Path(tmp) / "report.json"
+        rc, out, err = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o",
+                          f"packetmancer.json_output:{target}", "-z", "packetmancer,json")
+        eq(out, "", "stdout when the document goes to a file")
+        doc = json.loads(target.read_text())
+        eq(doc["detectors"]["tcp_health"]["conversations_total"], 13, "document in the file")
+        eq(sorted(p.name for p in Path(tmp).iterdir()), ["report.json"], "no temporary file left")
+        # A folder that does not exist: a clear error, nothing written.
+        rc, out, err = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o",
+                          f"packetmancer.json_output:{tmp}/nope/report.json", "-z", "packetmancer,json")
+        if "cannot write the JSON document" not in err:
+            raise AssertionError(f"no error for an unwritable path: {err!r}")
+
+
+def t_settings_and_versions():
+    doc = demo_json("-o", "packetmancer.weight_retransmission:6", "-o", "packetmancer.language:es")
+    st = doc["summary"]["settings"]
+    eq((st["weight_retransmission"], st["weight_zero_window"], st["language"], st["detectors"]),
+       (6, 9, "es", ["tcp_health"]), "settings in force")
+    _, ver, _ = plain("--version")
+    eq(doc["summary"]["wireshark_version"], re.search(r"\(Wireshark\) (\d+\.\d+\.\d+)", ver).group(1),
+       "wireshark_version")
+    _, plugins, _ = pm("-G", "plugins")
+    pv = next(l.split("\t")[1] for l in plugins.splitlines() if l.startswith("packetmancer.so"))
+    eq(doc["summary"]["plugin_version"], pv, "plugin_version")
+    # Half the retransmission weight: 40002 has R=6, P=40 -> 6*6 = 36 (LOW? no:
+    # R >= 5 still makes it MEDIUM); Spanish level names in the JSON.
+    by_flow = {c["flow"]: c for c in doc["detectors"]["tcp_health"]["top_by_severity"]}
+    eq(by_flow["10.0.0.1:40002 <-> 10.0.0.2:80/TCP"]["score"], {"value": 36, "level": "MEDIA"}, "re-weighted")
+
+
+def t_tcp_health_off():
+    doc = demo_json("-o", "packetmancer.tcp_health:off")
+    eq(doc["detectors"], {}, "no TCP detector")
+    eq(doc["summary"]["packets_total"], 1900, "summary still counts every packet")
+    eq(doc["summary"]["settings"]["detectors"], [], "detectors in force")
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.tcp_health:off",
+                   "-z", "packetmancer,report")
+    if "TCP health detector turned off." not in out or "  - [" in out:
+        raise AssertionError(f"report with the detector off: {out!r}")
+
+
+def t_tree_conversations_view():
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-z", "packetmancer,tree")
+    lines = out.splitlines()
+    i = next(n for n, l in enumerate(lines) if l.startswith("Conversations (bytes)"))
+    # 10.0.0.5:40061: 27610 bytes c2s + 1042518 s2c (captures-expected.txt).
+    eq(lines[i + 1].split()[:4], ["10.0.0.5:40061", "<->", "10.0.0.6:80/TCP", "1070128"], "top flow by bytes")
+    rows = {l.split()[0]: int(l.split()[1]) for l in lines[i + 2:i + 4]}
+    eq(rows, {"S->C": 1042518, "C->S": 27610}, "bytes per direction")
 
 
 def t_empty_capture():
@@ -663,6 +743,10 @@ def main():
     check("unknown -z suffixes and bad filters are refused", t_bad_arguments)
     check("empty capture", t_empty_capture)
     check("two-pass run gives the same JSON", t_two_pass_same_json)
+    check("JSON to a file, atomically (packetmancer.json_output)", t_json_output_file)
+    check("summary: settings in force and versions", t_settings_and_versions)
+    check("TCP detector turned off", t_tcp_health_off)
+    check("tree: conversations by packets and bytes", t_tree_conversations_view)
     check("expert info where conversations reach MEDIUM and HIGH (by hand)", t_expert_hand)
     for two in (False, True):
         check(f"expert info vs plain tshark{' (-2)' if two else ''}: demo.pcap",
