@@ -117,7 +117,10 @@ find "$work/packages" -maxdepth 1 -type f \( -name '*.deb' -o -name '*.rpm' \) -
 
 # ----------------------------------------------------- sanity of packages
 cd "$out"
-artefacts=$(ls -1 | grep -E '\.(tar\.gz|deb|rpm)$' | sort)
+artefacts=""
+for f in *.tar.gz *.deb *.rpm; do
+  [ -f "$f" ] && artefacts="$artefacts $f"
+done
 for f in $artefacts; do
   case $f in
     *.deb) v=$(dpkg-deb -f "$f" Version) || die "$f is not a readable .deb"
@@ -161,4 +164,6 @@ if [ -n "${PM_GPG_KEY:-}" ]; then
 fi
 
 say "release $version from $label in $out:"
-ls -l "$out" | sed 1d
+for f in "$out"/*; do
+  printf '  %9s  %s\n' "$(stat -c %s "$f")" "$(basename "$f")"
+done

@@ -124,7 +124,7 @@ fetch() {
     else
       mirror=${PM_DEBIAN_MIRROR:-$(debian_mirror)}
       apt_private
-      say "updating a private package list of $(echo "$suites" | sed 's/:[0-9.]*//g') from $mirror"
+      say "updating a private package list of $(printf '%s' "$suites" | sed 's/:[0-9.]*//g') from $mirror"
       # One suite failing (unreachable, or an expired Release file) must
       # not cost the other: apt applies what it could fetch, and each
       # suite's download below tells whether it is usable.
@@ -152,9 +152,10 @@ fetch() {
   mkdir -p "$cache/$suite.new/root"
   for deb in "$dl"/*.deb; do
     dpkg -x "$deb" "$cache/$suite.new/root" || { say "cannot unpack $deb"; return 1; }
+    # shellcheck disable=SC2016 # dpkg's own ${Field} syntax
     dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb" >> "$cache/$suite.new/stamp"
   done
-  rm -rf "$cache/$suite" && mv "$cache/$suite.new" "$cache/$suite"
+  rm -rf "${cache:?}/$suite" && mv "$cache/$suite.new" "$cache/$suite"
 }
 
 # Prints "major.minor.micro" from a ws_version.h.
@@ -169,7 +170,7 @@ ws_version() {
 # All three header sets are warning-free this way today; should a future one
 # warn about itself, move it to -isystem rather than dropping -Werror.
 compile_all() {
-  local label=$1 inc=$2 f fails=0 flags extra
+  local label=$1 inc=$2 f fails=0 n=0 flags extra
   flags=(-fsyntax-only -std=gnu11 -Wall -Wextra -Werror -Werror=incompatible-pointer-types
          -Werror=implicit-function-declaration
          -I "$here/plugin" -I "$here/plugin/core" -I "$work/gen" -I "$inc")
@@ -178,6 +179,7 @@ compile_all() {
   done
   for f in "$here"/plugin/*.c "$here"/plugin/core/*.c; do
     case $f in */core/*) extra=() ;; *) extra=(-DWS_BUILD_DLL) ;; esac
+    n=$((n + 1))
     if ! gcc "${flags[@]}" "${extra[@]}" "$f" 2> "$work/cc.log"; then
       say "FAILED on Wireshark $label: ${f#"$here"/}"
       sed 's/^/    /' "$work/cc.log" >&2
@@ -185,7 +187,7 @@ compile_all() {
     fi
   done
   if [ "$fails" -eq 0 ]; then
-    echo "Wireshark $label: all $(ls "$here"/plugin/*.c "$here"/plugin/core/*.c | wc -l) sources compile with -Werror"
+    echo "Wireshark $label: all $n sources compile with -Werror"
   fi
   return "$fails"
 }

@@ -40,8 +40,9 @@ failures=0
 fail() { say "FAIL: $*"; failures=$((failures + 1)); }
 ok() { say "ok: $*"; }
 
-[ -n "$build" ] && [ -f "$build/CPackConfig.cmake" ] ||
-  { say "--build-dir must name a configured build folder (no CPackConfig.cmake in '${build}')"; exit 2; }
+if [ -z "$build" ] || [ ! -f "$build/CPackConfig.cmake" ]; then
+  say "--build-dir must name a configured build folder (no CPackConfig.cmake in '${build}')"; exit 2
+fi
 if [ -z "$version" ]; then
   version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$build/CPackConfig.cmake")
 fi
@@ -75,6 +76,7 @@ fi
 # ---------------------------------------------------- cleanup, come what may
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pm-install.XXXXXX")
 installed=0
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   local rc=$?
   if [ "$installed" -eq 1 ]; then
@@ -127,8 +129,11 @@ ok "dpkg -i installed $(dpkg-query -W -f='${Package} ${Version}' packetmancer)"
 dpkg -L packetmancer | grep -v '^/\.$' > "$tmp/owned"
 
 so="$global/epan/packetmancer.so"
-grep -qx "$so" "$tmp/owned" && [ -f "$so" ] && ok "plugin installed as $so" ||
+if grep -qx "$so" "$tmp/owned" && [ -f "$so" ]; then
+  ok "plugin installed as $so"
+else
   fail "the package did not put the plugin in the global plugin folder ($so)"
+fi
 for d in README.md LICENSE; do
   [ -f "/usr/share/doc/packetmancer/$d" ] || fail "/usr/share/doc/packetmancer/$d is missing"
 done
@@ -168,8 +173,11 @@ if grep -q "/profiles/PacketMancer/preferences$" "$tmp/owned"; then
   fi
 fi
 if grep -qx /usr/bin/packetmancer "$tmp/owned"; then
-  out=$(/usr/bin/packetmancer --version 2>&1) && printf '%s' "$out" | grep -qF "$version" &&
-    ok "packetmancer --version: $out" || fail "packetmancer --version does not say $version: $out"
+  if out=$(/usr/bin/packetmancer --version 2>&1) && printf '%s' "$out" | grep -qF "$version"; then
+    ok "packetmancer --version: $out"
+  else
+    fail "packetmancer --version does not say $version: $out"
+  fi
 fi
 if grep -q '^/usr/share/man/man1/packetmancer\.1' "$tmp/owned"; then
   ok "man page installed: $(grep '^/usr/share/man/man1/packetmancer\.1' "$tmp/owned")"
