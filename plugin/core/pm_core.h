@@ -38,8 +38,9 @@ enum {
     PM_EV_DUP_ACK        = 1u << 4, /* the 3rd duplicate ACK of a run */
     PM_EV_LOST_SEGMENT   = 1u << 5, /* previous segment not captured */
     PM_EV_RESET          = 1u << 6, /* RST flag */
+    PM_EV_ZW_PROBE       = 1u << 7, /* zero-window probe */
 };
-#define PM_EV_COUNT 7
+#define PM_EV_COUNT 8
 
 /* TCP header flags the core needs to pick the client side. */
 enum {
@@ -58,6 +59,7 @@ typedef struct pm_analysis_flags {
     bool out_of_order;
     bool zero_window;
     bool lost_segment;
+    bool zero_window_probe;
     uint32_t duplicate_ack_num; /* 0 when the segment is not a duplicate ACK */
     uint8_t tcp_flags;          /* PM_TCP_* */
 } pm_analysis_flags;
@@ -78,6 +80,9 @@ typedef struct pm_packet {
     int64_t ts_us;      /* absolute time, microseconds since the epoch */
     uint16_t events;    /* PM_EV_* */
     uint8_t tcp_flags;  /* PM_TCP_* */
+    float ack_rtt_ms;   /* tcp.analysis.ack_rtt: this ACK timed the other
+                           direction's data; < 0 when absent */
+    float initial_rtt_ms; /* tcp.analysis.initial_rtt; < 0 when absent */
     pm_endpoint src;
     pm_endpoint dst;
 } pm_packet;
@@ -94,7 +99,19 @@ typedef struct pm_dir_counters {
     uint32_t duplicate_ack_events;
     uint32_t lost_segments;
     uint32_t resets;
+    uint32_t zero_window_probes;
 } pm_dir_counters;
+
+/* How the connection started, as far as the capture shows. */
+typedef enum pm_handshake {
+    PM_HS_MID_STREAM = 0, /* no SYN seen: the capture started later */
+    PM_HS_COMPLETE,       /* SYN answered: SYN-ACK, or any server packet
+                             but a RST when the capture missed the SYN-ACK */
+    PM_HS_REFUSED,        /* SYN answered first by a RST */
+    PM_HS_NO_ANSWER,      /* SYN, and (so far) not a packet back */
+} pm_handshake;
+
+struct pm_sketch;
 
 /* Frames kept as evidence per event kind: the first few, enough to jump
  * to the problem in Wireshark. */
@@ -110,12 +127,21 @@ typedef struct pm_conv {
     uint32_t first_frame;
     uint32_t last_frame;
     bool client_from_syn;     /* client chosen by a SYN, not by the first packet */
+    uint8_t hs_seen;          /* PM_HS_SEEN_* bits */
+    uint16_t syns;            /* SYNs without ACK (the first and its retries) */
+    float initial_rtt_ms;     /* < 0 until Wireshark reports one */
+    int64_t first_ts_us;
+    int64_t last_ts_us;
+    /* RTT samples of each direction's data, allocated at the first
+     * sample (2 KiB each): most conversations of a scan never get one. */
+    struct pm_sketch *rtt[2];
     uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
     uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
     /* Free for the owner of the table (the stats tree keeps its node id
      * and the level it last showed here); the core never reads them. */
     int32_t user_node;
     uint32_t user_value;
+    uint8_t user_extra;
 } pm_conv;
 
 /* Whole-capture summary over every packet the table was fed. */
@@ -147,6 +173,21 @@ const pm_summary *pm_table_summary(const pm_table *t);
 
 /* Capture duration in whole milliseconds (0 with fewer than 2 packets). */
 uint64_t pm_summary_duration_ms(const pm_summary *s);
+
+/* Handshake outcome of a conversation, and its JSON name ("complete",
+ * "refused", "no_answer", "mid_stream"). */
+pm_handshake pm_conv_handshake(const pm_conv *c);
+const char *pm_handshake_name(pm_handshake h);
+/* RTT of one direction's data (ACKed by the other side), from its
+ * sketch: quantiles within 1% (pm_sketch.h). False when no sample. */
+typedef struct pm_rtt_stats {
+    double p50_ms, p95_ms, p99_ms, max_ms;
+    uint64_t samples;
+} pm_rtt_stats;
+bool pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out);
+
+/* Conversation duration in milliseconds (first to last packet). */
+uint64_t pm_conv_duration_ms(const pm_conv *c);
 
 /* Name of event kind i (bit i of PM_EV_*) as a JSON counter name:
  * "retransmissions", "zero_window_events", ... */

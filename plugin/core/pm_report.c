@@ -77,7 +77,7 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
         pm_row *r = &m->rows[i];
 
         r->conv = convs[i];
-        pm_conv_totals(r->conv, &r->totals);
+        pm_conv_totals(r->conv, p, &r->totals);
         r->verdict = pm_score(p, &r->totals);
         pm_conv_flow(r->conv, r->flow, sizeof r->flow);
         m->per_level[r->verdict.level]++;
@@ -134,7 +134,8 @@ pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
 enum { T_START, T_HEADER, T_FILE, T_PACKETS, T_DURATION, T_RATE, T_FOUND,
        T_NONE_FOUND, T_TOP, T_COUNTERS, T_REASONS, T_NO_REASONS, T_UNKNOWN,
        T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_TOP_PACKETS,
-       T_TOP_BYTES, T_VOLUME, T_DISABLED, T_COUNT };
+       T_TOP_BYTES, T_VOLUME, T_DISABLED, T_CONNECTION, T_HS_MID, T_HS_COMPLETE,
+       T_HS_REFUSED, T_HS_NO_ANSWER, T_RTT_LINE, T_COUNT };
 
 static const char *const text_en[T_COUNT] = {
     "Starting analysis of file: %s\n",
@@ -151,11 +152,14 @@ static const char *const text_en[T_COUNT] = {
     "Top %u conversations by BYTES:\n",
     "%llu packets (C->S %llu / S->C %llu), %llu bytes (C->S %llu / S->C %llu)",
     "TCP health detector turned off.\n",
+    "Connection", "no handshake seen (capture started mid-stream)", "handshake complete",
+    "refused (RST to SYN)", "SYN not answered",
+    "; RTT of %s data p50/p95/p99/max %s/%s/%s/%s ms (%llu samples)",
 };
 
 static const char *const events_en[PM_EV_COUNT] = {
     "retransmissions", "spurious retransmissions", "out of order", "zero window",
-    "duplicate ACK events", "lost segments", "resets",
+    "duplicate ACK events", "lost segments", "resets", "zero-window probes",
 };
 
 /* The original tool's wording. */
@@ -174,11 +178,14 @@ static const char *const text_es[T_COUNT] = {
     "Top %u conversaciones por BYTES:\n",
     "%llu paquetes (C->S %llu / S->C %llu), %llu bytes (C->S %llu / S->C %llu)",
     "Detector de salud TCP desactivado.\n",
+    "Conexi\xc3\xb3n", "sin handshake (captura iniciada a mitad)", "handshake completo",
+    "rechazada (RST al SYN)", "SYN sin respuesta",
+    "; RTT de los datos %s p50/p95/p99/max %s/%s/%s/%s ms (%llu muestras)",
 };
 
 static const char *const events_es[PM_EV_COUNT] = {
     "retransmisiones", "retransmisiones espurias", "fuera de orden", "ventana cero",
-    "eventos de ACK duplicado", "segmentos perdidos", "resets",
+    "eventos de ACK duplicado", "segmentos perdidos", "resets", "sondas de ventana cero",
 };
 
 static const char *const level_color[4] = {
@@ -237,6 +244,35 @@ append_volume_list(GString *out, const char *const *tx, int title, pm_row *const
                                (unsigned long long)a->bytes, (unsigned long long)b->bytes);
         g_string_append_c(out, '\n');
     }
+}
+
+/* "Connection: complete, iRTT 20.1 ms, 6234 ms; RTT of C->S data
+ * p50/p95/p99/max 20.0/20.3/20.3/20.3 ms (12 samples), ..." */
+static void
+append_connection(GString *out, const char *const *tx, const pm_row *r)
+{
+    static const char *const dirs[2] = { "C->S", "S->C" };
+    char a[G_ASCII_DTOSTR_BUF_SIZE];
+
+    g_string_append_printf(out, "    %s: %s", tx[T_CONNECTION], tx[T_HS_MID + r->totals.handshake]);
+    if (r->conv->initial_rtt_ms >= 0)
+        g_string_append_printf(out, ", iRTT %s ms",
+                               g_ascii_formatd(a, sizeof a, "%.1f", r->conv->initial_rtt_ms));
+    g_string_append_printf(out, ", %llu ms", (unsigned long long)pm_conv_duration_ms(r->conv));
+    for (int d = 0; d < 2; d++) {
+        pm_rtt_stats s;
+        char b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE];
+
+        if (!pm_conv_rtt(r->conv, d, &s))
+            continue;
+        g_string_append_printf(out, tx[T_RTT_LINE], dirs[d],
+                               g_ascii_formatd(a, sizeof a, "%.1f", s.p50_ms),
+                               g_ascii_formatd(b, sizeof b, "%.1f", s.p95_ms),
+                               g_ascii_formatd(c, sizeof c, "%.1f", s.p99_ms),
+                               g_ascii_formatd(e, sizeof e, "%.1f", s.max_ms),
+                               (unsigned long long)s.samples);
+    }
+    g_string_append_c(out, '\n');
 }
 
 struct reason_line {
@@ -318,6 +354,7 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         if (pm_reasons(&r->verdict, &r->totals, o->lang, append_reason, &rl) == 0)
             g_string_append_printf(out, " %s", tx[T_NO_REASONS]);
         g_string_append_c(out, '\n');
+        append_connection(out, tx, r);
         append_evidence(out, tx, evn, r->conv);
     }
     if (top > 0) {
@@ -338,9 +375,43 @@ json_uint(json_dumper *d, const char *name, uint64_t v)
     json_dumper_value_anyf(d, "%llu", (unsigned long long)v);
 }
 
+/* A millisecond value with microsecond resolution, locale-free. */
 static void
-json_dir(json_dumper *d, const char *name, const pm_dir_counters *c)
+json_ms(json_dumper *d, const char *name, double ms)
 {
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    json_dumper_set_member_name(d, name);
+    if (ms < 0 || ms != ms)
+        json_dumper_value_anyf(d, "null");
+    else
+        json_dumper_value_anyf(d, "%s", g_ascii_formatd(buf, sizeof buf, "%.3f", ms));
+}
+
+static void
+json_rtt(json_dumper *d, const pm_conv *c, int dir)
+{
+    pm_rtt_stats r;
+
+    json_dumper_set_member_name(d, "rtt_ms");
+    if (!pm_conv_rtt(c, dir, &r)) {
+        json_dumper_value_anyf(d, "null");
+        return;
+    }
+    json_dumper_begin_object(d);
+    json_ms(d, "p50", r.p50_ms);
+    json_ms(d, "p95", r.p95_ms);
+    json_ms(d, "p99", r.p99_ms);
+    json_ms(d, "max", r.max_ms);
+    json_uint(d, "samples", r.samples);
+    json_dumper_end_object(d);
+}
+
+static void
+json_dir(json_dumper *d, const char *name, const pm_conv *conv, int dir)
+{
+    const pm_dir_counters *c = &conv->dir[dir];
+
     json_dumper_set_member_name(d, name);
     json_dumper_begin_object(d);
     json_uint(d, "packets", c->packets);
@@ -352,6 +423,8 @@ json_dir(json_dumper *d, const char *name, const pm_dir_counters *c)
     json_uint(d, "duplicate_ack_events", c->duplicate_ack_events);
     json_uint(d, "lost_segments", c->lost_segments);
     json_uint(d, "resets", c->resets);
+    json_uint(d, "zero_window_probes", c->zero_window_probes);
+    json_rtt(d, conv, dir);
     json_dumper_end_object(d);
 }
 
@@ -405,8 +478,12 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
     json_dumper_begin_array(d);
     pm_reasons(&r->verdict, &r->totals, lang, json_reason, d);
     json_dumper_end_array(d);
-    json_dir(d, "c2s", &r->conv->dir[PM_C2S]);
-    json_dir(d, "s2c", &r->conv->dir[PM_S2C]);
+    json_dir(d, "c2s", r->conv, PM_C2S);
+    json_dir(d, "s2c", r->conv, PM_S2C);
+    json_dumper_set_member_name(d, "handshake");
+    json_dumper_value_string(d, pm_handshake_name(r->totals.handshake));
+    json_ms(d, "initial_rtt_ms", r->conv->initial_rtt_ms);
+    json_uint(d, "duration_ms", pm_conv_duration_ms(r->conv));
     json_uint(d, "first_frame", r->conv->first_frame);
     json_uint(d, "last_frame", r->conv->last_frame);
     json_evidence(d, r->conv);
@@ -460,7 +537,8 @@ json_settings(json_dumper *d, const pm_render_opts *o)
         { "high_zero_window", 0 }, { "medium_score", 0 }, { "medium_retransmissions", 0 },
         { "medium_zero_window", 0 }, { "medium_dup_ack", 0 }, { "ooo_percent", 0 },
         { "ooo_min", 0 }, { "reason_dup_ack", 0 }, { "cap_retransmissions", 0 },
-        { "cap_score", 0 },
+        { "cap_score", 0 }, { "weight_refused", 0 }, { "weight_no_answer", 0 },
+        { "weight_slow_rtt", 0 }, { "slow_rtt_ms", 0 }, { "slow_rtt_min_samples", 0 },
     };
     unsigned values[G_N_ELEMENTS(v)];
 
@@ -473,7 +551,8 @@ json_settings(json_dumper *d, const pm_render_opts *o)
             p->w_retx, p->w_zero_window, p->w_dup_ack, p->w_out_of_order, p->high_score,
             p->high_retx, p->high_zero_window, p->medium_score, p->medium_retx,
             p->medium_zero_window, p->medium_dup_ack, p->ooo_percent, p->ooo_min,
-            p->reason_dup_ack, p->cap_retx, p->cap_score,
+            p->reason_dup_ack, p->cap_retx, p->cap_score, p->w_refused, p->w_no_answer,
+            p->w_slow_rtt, p->slow_rtt_ms, p->slow_rtt_min_samples,
         };
         G_STATIC_ASSERT(G_N_ELEMENTS(in_order) == G_N_ELEMENTS(values));
         memcpy(values, in_order, sizeof values);

@@ -13,6 +13,7 @@
  */
 
 #include "pm_score.h"
+#include "pm_sketch.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,12 +39,34 @@ pm_score_params_default(pm_score_params *p)
     p->reason_dup_ack = 3;
     p->cap_retx = 3;
     p->cap_score = 80;
+    p->w_refused = 20;
+    p->w_no_answer = 20;
+    p->w_slow_rtt = 20;
+    p->slow_rtt_ms = 500;
+    p->slow_rtt_min_samples = 10;
 }
 
 void
-pm_conv_totals(const pm_conv *c, pm_totals *out)
+pm_conv_totals(const pm_conv *c, const pm_score_params *p, pm_totals *out)
 {
     const pm_dir_counters *a = &c->dir[PM_C2S], *b = &c->dir[PM_S2C];
+
+    out->handshake = pm_conv_handshake(c);
+    out->syns = c->syns;
+    out->rtt_p95_ms = -1.0;
+    out->rtt_samples = 0;
+    for (int d = 0; d < 2; d++) {
+        uint64_t n = c->rtt[d] ? pm_sketch_count(c->rtt[d]) : 0;
+        double p95;
+
+        if (n == 0 || n < (p ? p->slow_rtt_min_samples : 1))
+            continue;
+        p95 = pm_sketch_quantile(c->rtt[d], 0.95);
+        if (p95 > out->rtt_p95_ms) {
+            out->rtt_p95_ms = p95;
+            out->rtt_samples = n;
+        }
+    }
 
     out->packets = a->packets + b->packets;
     out->retx = (uint64_t)a->retransmissions + b->retransmissions;
@@ -78,12 +101,37 @@ ooo_alarm(const pm_score_params *p, const pm_totals *t)
            (u128)100 * t->out_of_order > (u128)p->ooo_percent * t->packets;
 }
 
+static bool
+slow_rtt(const pm_score_params *p, const pm_totals *t)
+{
+    return t->rtt_samples >= p->slow_rtt_min_samples && t->rtt_samples > 0 &&
+           t->rtt_p95_ms > (double)p->slow_rtt_ms;
+}
+
+/* Connection signals add a fixed amount: they are facts about the
+ * connection, not rates, so they do not scale with its packets. */
+static uint32_t
+signal_score(const pm_score_params *p, const pm_totals *t)
+{
+    uint64_t s = 0;
+
+    if (t->handshake == PM_HS_REFUSED)
+        s += p->w_refused;
+    else if (t->handshake == PM_HS_NO_ANSWER)
+        s += p->w_no_answer;
+    if (slow_rtt(p, t))
+        s += p->w_slow_rtt;
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 pm_verdict
 pm_score(const pm_score_params *p, const pm_totals *t)
 {
     pm_verdict v = { 0, PM_LEVEL_OK, 0 };
+    uint32_t sig = signal_score(p, t);
 
     v.score = raw_score(p, t);
+    v.score = v.score > UINT32_MAX - sig ? UINT32_MAX : v.score + sig;
 
     if (v.score >= p->high_score || t->retx >= p->high_retx ||
         t->zero_window >= p->high_zero_window)
@@ -114,6 +162,12 @@ pm_score(const pm_score_params *p, const pm_totals *t)
                                                             : PM_REASON_DUP_ACK;
     if (ooo_alarm(p, t))
         v.reasons |= PM_REASON_OUT_OF_ORDER;
+    if (t->handshake == PM_HS_REFUSED && p->w_refused)
+        v.reasons |= PM_REASON_REFUSED;
+    if (t->handshake == PM_HS_NO_ANSWER && p->w_no_answer)
+        v.reasons |= PM_REASON_NO_ANSWER;
+    if (slow_rtt(p, t) && p->w_slow_rtt)
+        v.reasons |= PM_REASON_SLOW_RTT;
     return v;
 }
 
@@ -143,9 +197,13 @@ pm_reasons(const pm_verdict *v, const pm_totals *t, pm_lang lang,
         { "duplicate ACK events (\xe2\x89\xa5" "3) (%llu)",
           "eventos de ACK duplicado (\xe2\x89\xa5" "3) (%llu)" },
         { "out of order %s%% (~%llu)", "fuera de orden %s%% (~%llu)" },
+        { "connection refused (RST to SYN)", "conexi\xc3\xb3n rechazada (RST al SYN)" },
+        { "no answer to SYN (%llu SYN)", "SYN sin respuesta (%llu SYN)" },
+        { "slow RTT p95 %s ms (%llu samples)", "RTT lento p95 %s ms (%llu muestras)" },
     };
     const unsigned long long arg[PM_REASON_MAX] = {
         t->retx, t->retx, t->zero_window, t->dup_ack, t->dup_ack, t->out_of_order,
+        0, t->syns, t->rtt_samples,
     };
     char buf[128];
     unsigned n = 0;
@@ -164,6 +222,13 @@ pm_reasons(const pm_verdict *v, const pm_totals *t, pm_lang lang,
             snprintf(pct, sizeof pct, "%llu.%llu", (unsigned long long)(tenths / 10),
                      (unsigned long long)(tenths % 10));
             snprintf(buf, sizeof buf, fmt[i][l], pct, arg[i]);
+        } else if (i == 8) {
+            char ms[G_ASCII_DTOSTR_BUF_SIZE];
+
+            g_ascii_formatd(ms, sizeof ms, "%.1f", t->rtt_p95_ms);
+            snprintf(buf, sizeof buf, fmt[i][l], ms, arg[i]);
+        } else if (i == 6) {
+            snprintf(buf, sizeof buf, "%s", fmt[i][l]);
         } else {
             snprintf(buf, sizeof buf, fmt[i][l], arg[i]);
         }

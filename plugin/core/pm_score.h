@@ -46,6 +46,13 @@ typedef struct pm_score_params {
     unsigned reason_dup_ack;      /* 3 */
     unsigned cap_retx;            /* 3: HIGH needs R >= this (or Z > 0) */
     unsigned cap_score;           /* 80 */
+    /* Connection signals (SCORING.md v1 extension; none of its worked
+     * examples has one, so they keep their values). */
+    unsigned w_refused;           /* 20: SYN answered by RST */
+    unsigned w_no_answer;         /* 20: SYN never answered */
+    unsigned w_slow_rtt;          /* 20: RTT p95 above slow_rtt_ms */
+    unsigned slow_rtt_ms;         /* 500 */
+    unsigned slow_rtt_min_samples;/* 10 */
 } pm_score_params;
 
 void pm_score_params_default(pm_score_params *p);
@@ -57,9 +64,15 @@ typedef struct pm_totals {
     uint64_t zero_window;    /* Z */
     uint64_t dup_ack;        /* D */
     uint64_t out_of_order;   /* O */
+    pm_handshake handshake;
+    uint32_t syns;           /* SYNs sent (first and retries) */
+    double rtt_p95_ms;       /* worst direction's p95 among those with
+                                enough samples; < 0 when none has */
+    uint64_t rtt_samples;    /* samples behind rtt_p95_ms */
 } pm_totals;
 
-void pm_conv_totals(const pm_conv *c, pm_totals *out);
+/* Fills out from c; p decides which RTT samples count (min samples). */
+void pm_conv_totals(const pm_conv *c, const pm_score_params *p, pm_totals *out);
 
 enum {
     PM_REASON_HIGH_RETX     = 1u << 0,
@@ -68,8 +81,11 @@ enum {
     PM_REASON_DUP_ACK_ONLY  = 1u << 3,
     PM_REASON_DUP_ACK       = 1u << 4,
     PM_REASON_OUT_OF_ORDER  = 1u << 5,
+    PM_REASON_REFUSED       = 1u << 6,
+    PM_REASON_NO_ANSWER     = 1u << 7,
+    PM_REASON_SLOW_RTT      = 1u << 8,
 };
-#define PM_REASON_MAX 6
+#define PM_REASON_MAX 9
 
 typedef struct pm_verdict {
     uint32_t score;

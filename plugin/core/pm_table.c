@@ -19,6 +19,7 @@
  */
 
 #include "pm_core.h"
+#include "pm_sketch.h"
 
 #include <string.h>
 #include <arpa/inet.h>
@@ -56,6 +57,8 @@ pm_events_from_analysis(const pm_analysis_flags *f)
         ev |= PM_EV_LOST_SEGMENT;
     if (f->tcp_flags & PM_TCP_RST)
         ev |= PM_EV_RESET;
+    if (f->zero_window_probe)
+        ev |= PM_EV_ZW_PROBE;
     return ev;
 }
 
@@ -71,9 +74,21 @@ pm_table_new(void)
     return t;
 }
 
+static void
+free_sketches(pm_table *t)
+{
+    for (guint i = 0; i < t->order->len; i++) {
+        pm_conv *c = g_ptr_array_index(t->order, i);
+
+        g_free(c->rtt[0]);
+        g_free(c->rtt[1]);
+    }
+}
+
 void
 pm_table_reset(pm_table *t)
 {
+    free_sketches(t);
     g_hash_table_remove_all(t->by_stream);
     g_ptr_array_set_size(t->order, 0);
     g_ptr_array_set_size(t->blocks, 0);
@@ -86,6 +101,7 @@ pm_table_free(pm_table *t)
 {
     if (!t)
         return;
+    free_sketches(t);
     g_hash_table_destroy(t->by_stream);
     g_ptr_array_free(t->order, TRUE);
     g_ptr_array_free(t->blocks, TRUE);
@@ -119,6 +135,7 @@ pm_event_counter_name(int i)
     static const char *const names[PM_EV_COUNT] = {
         "retransmissions", "spurious_retransmissions", "out_of_order",
         "zero_window_events", "duplicate_ack_events", "lost_segments", "resets",
+        "zero_window_probes",
     };
 
     return i >= 0 && i < PM_EV_COUNT ? names[i] : "?";
@@ -145,6 +162,78 @@ count(pm_dir_counters *d, const pm_packet *p)
     if (p->events & PM_EV_DUP_ACK)        d->duplicate_ack_events++;
     if (p->events & PM_EV_LOST_SEGMENT)   d->lost_segments++;
     if (p->events & PM_EV_RESET)          d->resets++;
+    if (p->events & PM_EV_ZW_PROBE)       d->zero_window_probes++;
+}
+
+enum { HS_SYN = 1, HS_SYNACK = 2 /* answered */, HS_REFUSED = 4 };
+
+static void
+track_handshake(pm_conv *c, const pm_packet *p, int dir)
+{
+    bool syn = p->tcp_flags & PM_TCP_SYN, ack = p->tcp_flags & PM_TCP_ACK;
+
+    if (syn && !ack && dir == PM_C2S) {
+        c->hs_seen |= HS_SYN;
+        if (c->syns < UINT16_MAX)
+            c->syns++;
+    } else if (dir == PM_S2C && (c->hs_seen & (HS_SYNACK | HS_REFUSED)) == 0) {
+        /* The server's first word: a RST refuses; anything else (the
+         * SYN-ACK, or later packets when the capture missed it) answers. */
+        c->hs_seen |= (p->tcp_flags & PM_TCP_RST) ? HS_REFUSED : HS_SYNACK;
+    }
+}
+
+pm_handshake
+pm_conv_handshake(const pm_conv *c)
+{
+    if (!(c->hs_seen & HS_SYN))
+        return PM_HS_MID_STREAM;
+    if (c->hs_seen & HS_REFUSED)
+        return PM_HS_REFUSED;
+    return (c->hs_seen & HS_SYNACK) ? PM_HS_COMPLETE : PM_HS_NO_ANSWER;
+}
+
+const char *
+pm_handshake_name(pm_handshake h)
+{
+    static const char *const names[] = { "mid_stream", "complete", "refused", "no_answer" };
+
+    return (unsigned)h < G_N_ELEMENTS(names) ? names[h] : "?";
+}
+
+uint64_t
+pm_conv_duration_ms(const pm_conv *c)
+{
+    return c->last_ts_us > c->first_ts_us ? (uint64_t)(c->last_ts_us - c->first_ts_us) / 1000 : 0;
+}
+
+bool
+pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
+{
+    const struct pm_sketch *k = c->rtt[dir];
+
+    memset(out, 0, sizeof *out);
+    if (!k || pm_sketch_count(k) == 0)
+        return false;
+    out->samples = pm_sketch_count(k);
+    out->p50_ms = pm_sketch_quantile(k, 0.50);
+    out->p95_ms = pm_sketch_quantile(k, 0.95);
+    out->p99_ms = pm_sketch_quantile(k, 0.99);
+    out->max_ms = pm_sketch_max(k);
+    return true;
+}
+
+/* An ACK's RTT times the data the other side sent: file it there. */
+static void
+add_rtt(pm_conv *c, int ack_dir, float ms)
+{
+    int data_dir = ack_dir == PM_C2S ? PM_S2C : PM_C2S;
+
+    if (!c->rtt[data_dir]) {
+        c->rtt[data_dir] = g_new(struct pm_sketch, 1);
+        pm_sketch_init(c->rtt[data_dir]);
+    }
+    pm_sketch_add(c->rtt[data_dir], ms);
 }
 
 static void
@@ -177,6 +266,8 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->server = p->dst;
         c->client_from_syn = syn_only;
         c->first_frame = p->frame;
+        c->first_ts_us = p->ts_us;
+        c->initial_rtt_ms = -1.0f;
         c->user_node = -1;
         g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(p->stream), c);
         g_ptr_array_add(t->order, c);
@@ -186,11 +277,15 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         if (!endpoint_equal(&p->src, &c->client)) {
             pm_dir_counters tmp = c->dir[PM_C2S];
             pm_endpoint e = c->client;
+            struct pm_sketch *k = c->rtt[PM_C2S];
 
             c->dir[PM_C2S] = c->dir[PM_S2C];
             c->dir[PM_S2C] = tmp;
+            c->rtt[PM_C2S] = c->rtt[PM_S2C];
+            c->rtt[PM_S2C] = k;
             c->client = c->server;
             c->server = e;
+            c->hs_seen = 0; /* what was seen before was judged from the wrong side */
         }
         c->client_from_syn = true;
     }
@@ -199,6 +294,15 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
     count(&c->dir[dir], p);
     if (p->events)
         keep_evidence(c, p);
+    track_handshake(c, p, dir);
+    if (p->ack_rtt_ms >= 0)
+        add_rtt(c, dir, p->ack_rtt_ms);
+    if (p->initial_rtt_ms >= 0 && c->initial_rtt_ms < 0)
+        c->initial_rtt_ms = p->initial_rtt_ms;
+    if (p->ts_us > c->last_ts_us)
+        c->last_ts_us = p->ts_us;
+    if (p->ts_us < c->first_ts_us)
+        c->first_ts_us = p->ts_us;
     c->last_frame = p->frame;
     if (dir_out)
         *dir_out = dir;

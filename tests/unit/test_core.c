@@ -36,7 +36,7 @@ static pm_score_params defaults;
 static pm_verdict
 score_of(uint64_t P, uint64_t R, uint64_t Z, uint64_t D, uint64_t O)
 {
-    pm_totals t = { P, R, Z, D, O };
+    pm_totals t = { .packets = P, .retx = R, .zero_window = Z, .dup_ack = D, .out_of_order = O };
     return pm_score(&defaults, &t);
 }
 
@@ -53,7 +53,7 @@ static void
 check_reasons(uint64_t P, uint64_t R, uint64_t Z, uint64_t D, uint64_t O,
               pm_lang lang, const char *want)
 {
-    pm_totals t = { P, R, Z, D, O };
+    pm_totals t = { .packets = P, .retx = R, .zero_window = Z, .dup_ack = D, .out_of_order = O };
     pm_verdict v = pm_score(&defaults, &t);
     char buf[512];
 
@@ -104,6 +104,8 @@ mkpkt(uint32_t frame, uint32_t stream, pm_endpoint src, pm_endpoint dst,
     p.ts_us = ts_us;
     p.events = events;
     p.tcp_flags = flags;
+    p.ack_rtt_ms = -1.0f;       /* no RTT sample unless a test sets one */
+    p.initial_rtt_ms = -1.0f;
     p.src = src;
     p.dst = dst;
     return p;
@@ -305,9 +307,9 @@ static void
 test_cap_keeps_score_not_above_80(void)
 {
     pm_score_params p;
-    pm_totals t68 = { 1000, 0, 0, 17, 0 };   /* 4*17 = 68 */
-    pm_totals t80 = { 1000, 0, 0, 20, 0 };   /* 4*20 = 80 */
-    pm_totals t84 = { 1000, 0, 0, 21, 0 };   /* 4*21 = 84 */
+    pm_totals t68 = { .packets = 1000, .retx = 0, .zero_window = 0, .dup_ack = 17, .out_of_order = 0 };   /* 4*17 = 68 */
+    pm_totals t80 = { .packets = 1000, .retx = 0, .zero_window = 0, .dup_ack = 20, .out_of_order = 0 };   /* 4*20 = 80 */
+    pm_totals t84 = { .packets = 1000, .retx = 0, .zero_window = 0, .dup_ack = 21, .out_of_order = 0 };   /* 4*21 = 84 */
     pm_verdict v;
 
     pm_score_params_default(&p);
@@ -456,7 +458,7 @@ static void
 test_reasons_order(void)
 {
     /* P=1000, R=25, Z=2, D=10, O=50: 300 + 18 + 40 + 2*5 = 368 -> HIGH. */
-    pm_totals t = { 1000, 25, 2, 10, 50 };
+    pm_totals t = { .packets = 1000, .retx = 25, .zero_window = 2, .dup_ack = 10, .out_of_order = 50 };
     pm_verdict v = pm_score(&defaults, &t);
     struct collected c = { g_ptr_array_new_with_free_func(g_free) };
     unsigned n;
@@ -489,7 +491,7 @@ test_reasons_order(void)
 static void
 test_reasons_none(void)
 {
-    pm_totals t = { 10, 0, 0, 0, 0 };
+    pm_totals t = { .packets = 10, .retx = 0, .zero_window = 0, .dup_ack = 0, .out_of_order = 0 };
     pm_verdict v = pm_score(&defaults, &t);
     struct collected c = { g_ptr_array_new_with_free_func(g_free) };
 
@@ -776,7 +778,7 @@ test_table_counters(void)
     CU_ASSERT_EQUAL(c->dir[PM_S2C].retransmissions, 0);
 
     /* Totals over both directions; spurious is not part of R. */
-    pm_conv_totals(c, &tot);
+    pm_conv_totals(c, &defaults, &tot);
     CU_ASSERT_EQUAL(tot.packets, 23);
     CU_ASSERT_EQUAL(tot.retx, 2);
     CU_ASSERT_EQUAL(tot.zero_window, 4);
@@ -1232,6 +1234,141 @@ test_model_empty(void)
         CU_ASSERT_EQUAL(m->per_level[l], 0);
     pm_model_free(m);
     pm_table_free(t);
+}
+
+/* ============================================ connection signals (RTT) */
+
+/* Feeds one packet with explicit flags, RTT values and time. */
+static pm_conv *
+feed1(pm_table *t, uint32_t frame, uint32_t stream, pm_endpoint src, pm_endpoint dst,
+      uint8_t flags, float ack_rtt_ms, float irtt_ms, int64_t ts_us)
+{
+    pm_packet p = mkpkt(frame, stream, src, dst, flags, 0, 60, ts_us);
+
+    p.ack_rtt_ms = ack_rtt_ms;
+    p.initial_rtt_ms = irtt_ms;
+    return pm_table_add(t, &p, NULL);
+}
+
+/* The four outcomes, each from the packets that decide it. */
+static void
+test_handshake_outcomes(void)
+{
+    pm_table *t = pm_table_new();
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    pm_conv *v;
+
+    /* SYN, SYN-ACK: complete (first word of the server is an answer). */
+    feed1(t, 1, 1, c, s, PM_TCP_SYN, -1, -1, 0);
+    CU_ASSERT_EQUAL(pm_conv_handshake(pm_table_lookup(t, 1)), PM_HS_NO_ANSWER);
+    v = feed1(t, 2, 1, s, c, PM_TCP_SYN | PM_TCP_ACK, 0.5f, -1, 500);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_COMPLETE);
+    /* A RST later does not turn a complete handshake into a refusal. */
+    v = feed1(t, 3, 1, s, c, PM_TCP_RST, -1, -1, 900);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_COMPLETE);
+    /* SYN, RST/ACK: refused. */
+    feed1(t, 4, 2, c, s, PM_TCP_SYN, -1, -1, 0);
+    v = feed1(t, 5, 2, s, c, PM_TCP_RST | PM_TCP_ACK, -1, -1, 100);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_REFUSED);
+    CU_ASSERT_STRING_EQUAL(pm_handshake_name(PM_HS_REFUSED), "refused");
+    /* Three SYNs, nothing back: no_answer with 3 SYNs. */
+    feed1(t, 6, 3, c, s, PM_TCP_SYN, -1, -1, 0);
+    feed1(t, 7, 3, c, s, PM_TCP_SYN, -1, -1, 1000000);
+    v = feed1(t, 8, 3, c, s, PM_TCP_SYN, -1, -1, 3000000);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_NO_ANSWER);
+    CU_ASSERT_EQUAL(v->syns, 3);
+    CU_ASSERT_EQUAL(pm_conv_duration_ms(v), 3000);
+    CU_ASSERT_STRING_EQUAL(pm_handshake_name(PM_HS_NO_ANSWER), "no_answer");
+    /* No SYN: mid-stream, even with a RST from the "server". */
+    feed1(t, 9, 4, c, s, PM_TCP_ACK, -1, -1, 0);
+    v = feed1(t, 10, 4, s, c, PM_TCP_RST, -1, -1, 10);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_MID_STREAM);
+    CU_ASSERT_STRING_EQUAL(pm_handshake_name(PM_HS_MID_STREAM), "mid_stream");
+    /* A SYN-ACK the capture missed: the server's data still answers. */
+    feed1(t, 11, 5, c, s, PM_TCP_SYN, -1, -1, 0);
+    v = feed1(t, 12, 5, s, c, PM_TCP_ACK, -1, -1, 10);
+    CU_ASSERT_EQUAL(pm_conv_handshake(v), PM_HS_COMPLETE);
+    pm_table_free(t);
+}
+
+/* An ACK's RTT is filed under the other direction's data; the first iRTT
+ * sticks; quantiles come back within 1%. */
+static void
+test_rtt_routing(void)
+{
+    pm_table *t = pm_table_new();
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    pm_rtt_stats r;
+    pm_conv *v = NULL;
+
+    feed1(t, 1, 7, c, s, PM_TCP_SYN, -1, -1, 0);
+    /* The server's SYN-ACK times the client's SYN: C->S data, 0.1 ms. */
+    feed1(t, 2, 7, s, c, PM_TCP_SYN | PM_TCP_ACK, 0.1f, -1, 100);
+    /* Client ACKs time the server's data: 10, 20, ..., 100 ms. */
+    for (int i = 1; i <= 10; i++)
+        v = feed1(t, 2 + i, 7, c, s, PM_TCP_ACK, 10.0f * i, i == 1 ? 20.1f : 33.0f, 1000 * i);
+    CU_ASSERT_TRUE(pm_conv_rtt(v, PM_C2S, &r));
+    CU_ASSERT_EQUAL(r.samples, 1);
+    CU_ASSERT_DOUBLE_EQUAL(r.max_ms, 0.1, 1e-6);
+    CU_ASSERT_TRUE(pm_conv_rtt(v, PM_S2C, &r));
+    CU_ASSERT_EQUAL(r.samples, 10);
+    /* Lower nearest rank of 10..100: p50 = #4 = 50, p95 = #8 = 90. */
+    CU_ASSERT_DOUBLE_EQUAL(r.p50_ms, 50.0, 0.5);
+    CU_ASSERT_DOUBLE_EQUAL(r.p95_ms, 90.0, 0.9);
+    CU_ASSERT_DOUBLE_EQUAL(r.max_ms, 100.0, 1e-4);
+    CU_ASSERT_DOUBLE_EQUAL(v->initial_rtt_ms, 20.1, 1e-4);
+    pm_table_free(t);
+
+    t = pm_table_new();
+    v = feed1(t, 1, 1, c, s, PM_TCP_ACK, -1, -1, 0);
+    CU_ASSERT_FALSE(pm_conv_rtt(v, PM_C2S, &r));
+    CU_ASSERT_FALSE(pm_conv_rtt(v, PM_S2C, &r));
+    CU_ASSERT_TRUE(v->initial_rtt_ms < 0);
+    pm_table_free(t);
+}
+
+/* The signal scores and reasons, with the defaults (20 each, slow = p95 >
+ * 500 ms with >= 10 samples), added to the contract's score. */
+static void
+test_signal_scores(void)
+{
+    pm_totals refused = { .packets = 2, .handshake = PM_HS_REFUSED };
+    pm_totals unanswered = { .packets = 3, .retx = 2, .handshake = PM_HS_NO_ANSWER, .syns = 3 };
+    pm_totals slow = { .packets = 28, .handshake = PM_HS_COMPLETE, .rtt_p95_ms = 600.0, .rtt_samples = 13 };
+    pm_totals few = { .packets = 28, .handshake = PM_HS_COMPLETE, .rtt_p95_ms = 600.0, .rtt_samples = 9 };
+    pm_totals edge = { .packets = 28, .handshake = PM_HS_COMPLETE, .rtt_p95_ms = 500.0, .rtt_samples = 13 };
+    pm_verdict v;
+    char buf[256];
+
+    v = pm_score(&defaults, &refused);            /* 0 + 20 */
+    CU_ASSERT_EQUAL(v.score, 20);
+    CU_ASSERT_EQUAL(v.level, PM_LEVEL_LOW);
+    pm_reasons_join(&v, &refused, PM_LANG_EN, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "connection refused (RST to SYN)");
+    pm_reasons_join(&v, &refused, PM_LANG_ES, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "conexi\xc3\xb3n rechazada (RST al SYN)");
+    v = pm_score(&defaults, &unanswered);         /* 12*2 = 24, + 20 = 44 */
+    CU_ASSERT_EQUAL(v.score, 44);
+    CU_ASSERT_EQUAL(v.level, PM_LEVEL_LOW);
+    pm_reasons_join(&v, &unanswered, PM_LANG_EN, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "no answer to SYN (3 SYN)");
+    v = pm_score(&defaults, &slow);               /* 0 + 20 */
+    CU_ASSERT_EQUAL(v.score, 20);
+    pm_reasons_join(&v, &slow, PM_LANG_EN, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "slow RTT p95 600.0 ms (13 samples)");
+    pm_reasons_join(&v, &slow, PM_LANG_ES, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "RTT lento p95 600.0 ms (13 muestras)");
+    CU_ASSERT_EQUAL(pm_score(&defaults, &few).score, 0);   /* 9 samples: not enough */
+    CU_ASSERT_EQUAL(pm_score(&defaults, &edge).score, 0);  /* 500 is not above 500 */
+    /* Mid-stream and complete handshakes add nothing: the contract's
+     * examples keep their values. */
+    {
+        pm_totals ecn = { .packets = 479, .retx = 1, .dup_ack = 29, .handshake = PM_HS_COMPLETE };
+
+        v = pm_score(&defaults, &ecn);
+        CU_ASSERT_EQUAL(v.score, 80);
+        CU_ASSERT_EQUAL(v.level, PM_LEVEL_MEDIUM);
+    }
 }
 
 /* ============================================================== sanitize */
@@ -2025,6 +2162,9 @@ main(void)
         { "reset", test_table_reset },
         { "10,000 streams", test_table_many_streams },
         { "stream 0", test_table_stream_zero },
+        { "handshake outcomes", test_handshake_outcomes },
+        { "RTT routing and iRTT", test_rtt_routing },
+        { "connection signal scores", test_signal_scores },
     };
     static const test_def flow[] = {
         { "IPv4", test_flow_ipv4 },
