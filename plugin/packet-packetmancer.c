@@ -58,12 +58,15 @@ static int hf_pm_filter = -1;
 static int hf_pm_first_frame = -1;
 static int hf_pm_last_frame = -1;
 static int hf_pm_evidence = -1;
+static int hf_pm_handshake = -1;
+static int hf_pm_initial_rtt = -1;
+static int hf_pm_duration = -1;
 /* packetmancer.c2s.* and packetmancer.s2c.*: a summary item, then the
- * counters in pm_dir_counters order. */
-#define PM_DIR_FIELDS 10
-static int hf_pm_dir[2][PM_DIR_FIELDS] = {
-    { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }, { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }
-};
+ * counters in pm_dir_counters order, then the RTT of that direction's data
+ * (p50, p95, p99, max in ms, samples). Ids are set at registration. */
+#define PM_DIR_COUNTERS 10
+#define PM_DIR_FIELDS (1 + PM_DIR_COUNTERS + 5)
+static int hf_pm_dir[2][PM_DIR_FIELDS];
 static gint ett_pm = -1;
 static gint ett_pm_dir = -1;
 static gint ett_pm_evidence = -1;
@@ -73,14 +76,16 @@ static expert_field ei_pm_high = EI_INIT;
 /* Foreign fields, resolved by name in the handoff. */
 enum {
     F_TCP_STREAM, F_TCP_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
-    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ICMP, F_ICMPV6, F_COUNT
+    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
+    F_ICMP, F_ICMPV6, F_COUNT
 };
 static const char *const foreign_names[F_COUNT] = {
     "tcp.stream", "tcp.flags",
     "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
     "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
-    "tcp.analysis.duplicate_ack_num", "icmp", "icmpv6",
+    "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
+    "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt", "icmp", "icmpv6",
 };
 static int foreign_hf[F_COUNT];
 static gboolean foreign_ok;
@@ -93,12 +98,14 @@ static gboolean analyzing;      /* fields primed for this file */
 static gboolean hinted;         /* the "fields are off" hint was printed */
 
 /* What a later pass needs to re-tap a frame exactly as the first pass did
- * and to repeat its expert info: 12 bytes per TCP frame, file scope. */
+ * and to repeat its expert info: 20 bytes per TCP frame, file scope. */
 typedef struct pm_frame {
     guint32 stream;
     guint16 events;
     guint8 tcp_flags;
     guint8 dir;
+    float ack_rtt_ms;
+    float initial_rtt_ms;
     guint8 raised_to;   /* PM_LEVEL_MEDIUM/HIGH if this frame raised the level */
 } pm_frame;
 
@@ -120,7 +127,7 @@ static const value_string severity_vals[] = {
 
 static const char *const event_names[PM_EV_COUNT] = {
     "retransmission", "spurious retransmission", "out of order", "zero window",
-    "duplicate ACK event", "lost segment (not captured)", "reset",
+    "duplicate ACK event", "lost segment (not captured)", "reset", "zero window probe",
 };
 
 /* ------------------------------------------------------- field access */
@@ -148,6 +155,19 @@ field_last_uint(proto_tree *tree, int hf, guint32 *out)
     return TRUE;
 }
 
+/* A relative-time field (ack_rtt, initial_rtt) in milliseconds, or -1. */
+static float
+field_last_ms(proto_tree *tree, int hf)
+{
+    GPtrArray *a = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    const nstime_t *t;
+
+    if (!a || a->len == 0)
+        return -1.0f;
+    t = fvalue_get_time(PM_FVALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    return t ? (float)(nstime_to_msec(t)) : -1.0f;
+}
+
 static gboolean
 endpoint_from(const address *addr, guint32 port, pm_endpoint *e)
 {
@@ -169,6 +189,7 @@ static void
 record_common(packet_info *pinfo, pm_packet *rec)
 {
     memset(rec, 0, sizeof *rec);
+    rec->ack_rtt_ms = rec->initial_rtt_ms = -1.0f;
     rec->frame = pinfo->num;
     rec->stream = PM_STREAM_NONE;
     rec->length = pinfo->fd->pkt_len;
@@ -204,11 +225,14 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
     f.out_of_order = field_present(tree, foreign_hf[F_OOO]);
     f.zero_window = field_present(tree, foreign_hf[F_ZERO_WINDOW]);
     f.lost_segment = field_present(tree, foreign_hf[F_LOST]);
+    f.zero_window_probe = field_present(tree, foreign_hf[F_ZW_PROBE]);
     field_last_uint(tree, foreign_hf[F_DUP_ACK_NUM], &f.duplicate_ack_num);
 
     rec->stream = stream;
     rec->tcp_flags = f.tcp_flags;
     rec->events = pm_events_from_analysis(&f);
+    rec->ack_rtt_ms = field_last_ms(tree, foreign_hf[F_ACK_RTT]);
+    rec->initial_rtt_ms = field_last_ms(tree, foreign_hf[F_INITIAL_RTT]);
     return TRUE;
 }
 
@@ -223,15 +247,17 @@ add_reason(const char *text, void *user)
 }
 
 static void
-add_dir_counters(proto_tree *tree, tvbuff_t *tvb, int dir, const pm_dir_counters *d)
+add_dir_counters(proto_tree *tree, tvbuff_t *tvb, int dir, const pm_conv *c)
 {
-    const guint64 v[PM_DIR_FIELDS - 1] = {
+    const pm_dir_counters *d = &c->dir[dir];
+    const guint64 v[PM_DIR_COUNTERS] = {
         d->packets, d->bytes, d->retransmissions, d->spurious_retransmissions,
         d->out_of_order, d->zero_window_events, d->duplicate_ack_events,
-        d->lost_segments, d->resets,
+        d->lost_segments, d->resets, d->zero_window_probes,
     };
     proto_item *ti, *pi;
     proto_tree *st;
+    pm_rtt_stats r;
 
     ti = proto_tree_add_none_format(tree, hf_pm_dir[dir][0], tvb, 0, 0,
             "%s: %" G_GUINT64_FORMAT " packets, %u retransmissions, %u zero windows",
@@ -239,8 +265,19 @@ add_dir_counters(proto_tree *tree, tvbuff_t *tvb, int dir, const pm_dir_counters
             d->packets, d->retransmissions, d->zero_window_events);
     proto_item_set_generated(ti);
     st = proto_item_add_subtree(ti, ett_pm_dir);
-    for (int i = 1; i < PM_DIR_FIELDS; i++) {
+    for (int i = 1; i <= PM_DIR_COUNTERS; i++) {
         pi = proto_tree_add_uint64(st, hf_pm_dir[dir][i], tvb, 0, 0, v[i - 1]);
+        proto_item_set_generated(pi);
+    }
+    if (pm_conv_rtt(c, dir, &r)) {
+        const double ms[4] = { r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms };
+
+        for (int i = 0; i < 4; i++) {
+            pi = proto_tree_add_double_format_value(st, hf_pm_dir[dir][1 + PM_DIR_COUNTERS + i], tvb,
+                                                    0, 0, ms[i], "%.3f", ms[i]);
+            proto_item_set_generated(pi);
+        }
+        pi = proto_tree_add_uint64(st, hf_pm_dir[dir][PM_DIR_FIELDS - 1], tvb, 0, 0, r.samples);
         proto_item_set_generated(pi);
     }
 }
@@ -284,7 +321,7 @@ write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr, const pm_conv *c
     proto_item *ti, *pi;
     proto_tree *st;
 
-    pm_conv_totals(c, &t);
+    pm_conv_totals(c, &pm_pref.score, &t);
     v = pm_score(&pm_pref.score, &t);
     level = pm_level_name(v.level, PM_LANG_EN);
     pm_conv_flow(c, flow, sizeof flow);
@@ -315,8 +352,18 @@ write_tree(proto_tree *tree, tvbuff_t *tvb, const pm_frame *fr, const pm_conv *c
             proto_item_set_generated(pi);
         }
     }
-    add_dir_counters(st, tvb, PM_C2S, &c->dir[PM_C2S]);
-    add_dir_counters(st, tvb, PM_S2C, &c->dir[PM_S2C]);
+    pi = proto_tree_add_string(st, hf_pm_handshake, tvb, 0, 0, pm_handshake_name(t.handshake));
+    proto_item_set_generated(pi);
+    if (c->initial_rtt_ms >= 0) {
+        /* Carried as float (4 bytes per frame): show what it means. */
+        pi = proto_tree_add_double_format_value(st, hf_pm_initial_rtt, tvb, 0, 0, c->initial_rtt_ms,
+                                                "%.3f", c->initial_rtt_ms);
+        proto_item_set_generated(pi);
+    }
+    pi = proto_tree_add_uint64(st, hf_pm_duration, tvb, 0, 0, pm_conv_duration_ms(c));
+    proto_item_set_generated(pi);
+    add_dir_counters(st, tvb, PM_C2S, c);
+    add_dir_counters(st, tvb, PM_S2C, c);
     add_evidence(st, tvb, c);
     return ti;
 }
@@ -333,7 +380,7 @@ note_raise(pm_conv *c, guint32 frame)
     pm_verdict v;
     char flow[PM_FLOW_STRLEN], reasons[256];
 
-    pm_conv_totals(c, &t);
+    pm_conv_totals(c, &pm_pref.score, &t);
     v = pm_score(&pm_pref.score, &t);
     if (v.level < PM_LEVEL_MEDIUM || (guint32)v.level <= c->user_value)
         return 0;
@@ -404,6 +451,8 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             fr->events = rec->events;
             fr->tcp_flags = rec->tcp_flags;
             fr->dir = (guint8)dir;
+            fr->ack_rtt_ms = rec->ack_rtt_ms;
+            fr->initial_rtt_ms = rec->initial_rtt_ms;
             fr->raised_to = note_raise(c, pinfo->num);
             p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0, fr);
         }
@@ -417,6 +466,8 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             rec->stream = fr->stream;
             rec->events = fr->events;
             rec->tcp_flags = fr->tcp_flags;
+            rec->ack_rtt_ms = fr->ack_rtt_ms;
+            rec->initial_rtt_ms = fr->initial_rtt_ms;
         }
     }
 
@@ -528,6 +579,12 @@ proto_register_packetmancer(void)
           NULL, 0x0, "Last frame of the conversation (so far)", HFILL } },
         { &hf_pm_evidence, { "Event at frame", "packetmancer.evidence", FT_FRAMENUM, BASE_NONE,
           NULL, 0x0, "One of the first frames of each kind of event", HFILL } },
+        { &hf_pm_handshake, { "Handshake", "packetmancer.handshake", FT_STRING, BASE_NONE,
+          NULL, 0x0, "complete, refused (RST to SYN), no_answer or mid_stream (no SYN seen)", HFILL } },
+        { &hf_pm_initial_rtt, { "Initial RTT (ms)", "packetmancer.initial_rtt_ms", FT_DOUBLE, BASE_NONE,
+          NULL, 0x0, "Round-trip time of the handshake, as Wireshark measured it", HFILL } },
+        { &hf_pm_duration, { "Duration (ms)", "packetmancer.duration_ms", FT_UINT64, BASE_DEC,
+          NULL, 0x0, "First to last packet of the conversation", HFILL } },
     };
     static gint *ett[] = { &ett_pm, &ett_pm_dir, &ett_pm_evidence };
     static ei_register_info ei[] = {
@@ -544,6 +601,10 @@ proto_register_packetmancer(void)
         { "out_of_order", "Out of order" }, { "zero_window_events", "Zero-window events" },
         { "duplicate_ack_events", "Duplicate-ACK events" },
         { "lost_segments", "Lost segments (not captured)" }, { "resets", "Resets" },
+        { "zero_window_probes", "Zero-window probes" },
+        { "rtt_p50_ms", "RTT p50 (ms)" }, { "rtt_p95_ms", "RTT p95 (ms)" },
+        { "rtt_p99_ms", "RTT p99 (ms)" }, { "rtt_max_ms", "RTT max (ms)" },
+        { "rtt_samples", "RTT samples" },
     };
     static hf_register_info hf_dir[2 * PM_DIR_FIELDS];
     static const enum_val_t lang_vals[] = {
@@ -581,6 +642,11 @@ proto_register_packetmancer(void)
         { "reason_dup_ack", "Duplicate-ACK reason from", "Duplicate-ACK events needed to name them as a reason", &s->reason_dup_ack },
         { "cap_retransmissions", "Cap: retransmissions for HIGH", "Without a zero window, HIGH needs at least this many retransmissions", &s->cap_retx },
         { "cap_score", "Cap: score", "Score of a HIGH conversation lowered to MEDIUM by the cap, at most", &s->cap_score },
+        { "weight_refused", "Weight of a refused connection", "Score points when the SYN was answered by a RST", &s->w_refused },
+        { "weight_no_answer", "Weight of an unanswered SYN", "Score points when nothing answered the SYN", &s->w_no_answer },
+        { "weight_slow_rtt", "Weight of a slow RTT", "Score points when a direction's RTT p95 is above the slow threshold", &s->w_slow_rtt },
+        { "slow_rtt_ms", "Slow RTT threshold (ms)", "RTT p95 above this is slow", &s->slow_rtt_ms },
+        { "slow_rtt_min_samples", "Slow RTT: samples needed", "RTT samples a direction needs before its p95 counts", &s->slow_rtt_min_samples },
     };
     module_t *m;
 
@@ -604,10 +670,12 @@ proto_register_packetmancer(void)
             h->hfinfo.name = i ? g_strdup_printf("%s %s", dt, dir_fields[i - 1][1]) : dt;
             h->hfinfo.abbrev = i ? g_strdup_printf("packetmancer.%s.%s", dn, dir_fields[i - 1][0])
                                  : g_strdup_printf("packetmancer.%s", dn);
-            h->hfinfo.type = i ? FT_UINT64 : FT_NONE;
-            h->hfinfo.display = i ? BASE_DEC : BASE_NONE;
-            h->hfinfo.blurb = i ? "Conversation counter in this direction (so far on the first pass)"
-                                : "Counters of the conversation in this direction";
+            h->hfinfo.type = i == 0 ? FT_NONE
+                           : (i > PM_DIR_COUNTERS && i < PM_DIR_FIELDS - 1) ? FT_DOUBLE : FT_UINT64;
+            h->hfinfo.display = (h->hfinfo.type == FT_UINT64) ? BASE_DEC : BASE_NONE;
+            h->hfinfo.blurb = i == 0 ? "Counters of the conversation in this direction"
+                            : i <= PM_DIR_COUNTERS ? "Conversation counter in this direction (so far on the first pass)"
+                            : "Round-trip time of this direction's data, from the ACKs of the other side";
             HFILL_INIT(*h);
         }
     }
@@ -649,7 +717,9 @@ proto_reg_handoff_packetmancer(void)
     foreign_ok = TRUE;
     for (int i = 0; i < F_COUNT; i++) {
         foreign_hf[i] = proto_registrar_get_id_byname(foreign_names[i]);
-        if (foreign_hf[i] < 0 && i != F_ICMP && i != F_ICMPV6) {
+        /* ICMP is only used to skip quoted headers, and a missing RTT or
+         * probe field only loses those signals: not worth refusing. */
+        if (foreign_hf[i] < 0 && i < F_ZW_PROBE) {
             fprintf(stderr, "packetmancer: this Wireshark has no field %s; analysis disabled\n",
                     foreign_names[i]);
             foreign_ok = FALSE;

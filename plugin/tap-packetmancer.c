@@ -294,19 +294,24 @@ static const char st_levels[] = "Conversations by level";
 static const char st_events[] = "TCP events";
 static const char st_convs[] = "Conversations (score)";
 static const char st_by_packets[] = "Conversations (packets)";
+static const char st_handshakes[] = "Handshakes";
+static const char *const st_hs_names[4] = {
+    "mid_stream (no SYN seen)", "complete", "refused (RST to SYN)", "no_answer",
+};
 static const char st_by_bytes[] = "Conversations (bytes)";
 
 static const char *const st_event_names[PM_EV_COUNT] = {
     "Retransmissions", "Spurious retransmissions", "Out of order",
     "Zero window", "Duplicate ACK events (3rd dup ACK)", "Lost segments (not captured)",
-    "Resets",
+    "Resets", "Zero-window probes",
 };
 
 typedef struct pm_st_state {
     pm_table *table;
     guint32 last_frame;
     guint64 per_level[4];
-    int node_levels, node_events, node_convs, node_packets, node_bytes;
+    int node_levels, node_events, node_convs, node_packets, node_bytes, node_hs;
+    guint64 per_hs[4];
 } pm_st_state;
 
 static GHashTable *st_tables; /* stats_tree* -> pm_st_state* */
@@ -330,6 +335,9 @@ st_init(stats_tree *st)
     s->node_events = stats_tree_create_node(st, st_events, 0, STAT_DT_INT, TRUE);
     for (int i = 0; i < PM_EV_COUNT; i++)
         stats_tree_create_node(st, st_event_names[i], s->node_events, STAT_DT_INT, FALSE);
+    s->node_hs = stats_tree_create_node(st, st_handshakes, 0, STAT_DT_INT, TRUE);
+    for (int h = 0; h < 4; h++)
+        stats_tree_create_node(st, st_hs_names[h], s->node_hs, STAT_DT_INT, FALSE);
     s->node_convs = stats_tree_create_node(st, st_convs, 0, STAT_DT_INT, TRUE);
     s->node_packets = stats_tree_create_node(st, st_by_packets, 0, STAT_DT_INT, TRUE);
     s->node_bytes = stats_tree_create_node(st, st_by_bytes, 0, STAT_DT_INT, TRUE);
@@ -375,6 +383,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     if (pinfo->num <= s->last_frame) {
         pm_table_reset(s->table);
         memset(s->per_level, 0, sizeof s->per_level);
+        memset(s->per_hs, 0, sizeof s->per_hs);
     }
     s->last_frame = pinfo->num;
 
@@ -394,7 +403,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
                        (gint)MIN(rec->length, G_MAXINT));
     increase_stat_node(st, st_by_bytes, 0, TRUE, (gint)MIN(rec->length, G_MAXINT));
 
-    pm_conv_totals(c, &t);
+    pm_conv_totals(c, &pm_pref.score, &t);
     v = pm_score(&pm_pref.score, &t);
     score = MIN(v.score, G_MAXUINT32 >> 3);
     if (!ST_SHOWN(c->user_value) || ST_LEVEL(c->user_value) != (guint32)v.level ||
@@ -410,6 +419,23 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
         c->user_value = ((score << 2) | (guint32)v.level) + 1;
     }
+    /* Handshake outcomes move as packets arrive (a SYN is "no_answer"
+     * until the SYN-ACK): kept like the levels, user_extra = shown + 1. */
+    if (c->user_extra != (guint8)t.handshake + 1) {
+        if (c->user_extra)
+            s->per_hs[c->user_extra - 1]--;
+        s->per_hs[t.handshake]++;
+        c->user_extra = (guint8)t.handshake + 1;
+        for (int h = 0; h < 4; h++)
+            set_stat_node(st, st_hs_names[h], s->node_hs, FALSE, (gint)MIN(s->per_hs[h], G_MAXINT));
+        set_stat_node(st, st_handshakes, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
+    }
+    /* RTT of the data this packet acknowledges: Count/Average/Min/Max in
+     * microseconds (tree values are integers). */
+    if (rec->ack_rtt_ms >= 0)
+        avg_stat_node_add_value_int(st, dir == PM_C2S ? "RTT of S->C data (us)" : "RTT of C->S data (us)",
+                                    c->user_node, FALSE, (gint)MIN(rec->ack_rtt_ms * 1000.0, G_MAXINT));
+
     /* Evidence under the conversation: a node named by its display filter
      * whose count is its packets and whose Min/Max are its first and last
      * frames; per event kind the same, plus the first few frames by name. */
