@@ -73,6 +73,8 @@ Scenarios (file: conversations, what Wireshark 4.0 flags):
                        request, short response, then the client aborts with
                        RST/ACK.
   empty.pcap           global header only, no packets.
+  rtt.pcap             known round-trip times (see scen_rtt), a slow path
+                       and an unanswered SYN; not part of demo.pcap.
   demo.pcap            all packets of the nine files above; scenario i (in
                        the order listed, clean = 1) is shifted to start at
                        2024-01-01 00:00:00 + i*10 s.  Each scenario lasts
@@ -470,6 +472,39 @@ def scen_reset():
     return pk
 
 
+def scen_rtt():
+    """Known round-trip times, set by the timestamps (not part of demo.pcap).
+
+    (a) 10.0.0.9:40081 -> 10.0.0.10:80: handshake, request, then 20 server
+        segments one at a time, the client ACKing segment i exactly
+        10*i ms after it was sent (10, 20, ..., 200 ms); no FIN, so no
+        other RTT samples but the handshake's.
+    (b) 10.0.0.9:40082 -> 10.0.0.10:80: the same with 12 segments, each
+        ACKed 600 ms later: a slow path.
+    (c) 10.0.0.9:40083 -> 10.0.0.11:80: a SYN and two retries (1 s, then
+        2 s later) that nothing answers."""
+    pk = []
+    client, server = Host("10.0.0.9"), Host("10.0.0.10")
+    a = Conversation(pk, client, server, 40081, 80, 0)
+    a.handshake()
+    a.request()
+    for i in range(1, 21):
+        a.data(dt=TURNAROUND if i == 1 else 1 * MS)
+        a.ack(dt=10 * i * MS)
+    b = Conversation(pk, client, server, 40082, 80, a.t + 100 * MS)
+    b.handshake()
+    b.request()
+    for i in range(12):
+        b.data(dt=TURNAROUND if i == 0 else 1 * MS)
+        b.ack(dt=600 * MS)
+    c = Conversation(pk, client, Host("10.0.0.11"), 40083, 80, b.t + 100 * MS)
+    syn = c.packet(True, SYN, options=struct.pack("!BBH", 2, 4, 1460))
+    c.packet(True, SYN, dt=1000 * MS, seq=syn, options=struct.pack("!BBH", 2, 4, 1460))
+    c.packet(True, SYN, dt=2000 * MS, seq=syn, options=struct.pack("!BBH", 2, 4, 1460))
+    assert a.count == 3 + 1 + 40 and b.count == 3 + 1 + 24 and c.count == 3
+    return pk
+
+
 SCENARIOS = [
     ("clean.pcap", scen_clean),
     ("retransmissions.pcap", scen_retransmissions),
@@ -508,7 +543,10 @@ def main():
         demo += [(t + i * DEMO_SPACING, frame) for t, frame in packets]
     write_pcap(outdir / "empty.pcap", [])
     write_pcap(outdir / "demo.pcap", demo)
-    print("wrote %d files to %s" % (len(SCENARIOS) + 2, outdir))
+    # Kept out of demo.pcap: its 7 s do not fit a 10 s slot with margin to
+    # spare, and demo.pcap's expectations stay those of the first nine.
+    write_pcap(outdir / "rtt.pcap", scen_rtt())
+    print("wrote %d files to %s" % (len(SCENARIOS) + 3, outdir))
 
 
 if __name__ == "__main__":

@@ -93,14 +93,19 @@ def eq(actual, expected, what):
 
 # ------------------------------------------- SCORING.md, written again here
 
-def score_level(P, R, Z, D, O):
+def score_level(P, R, Z, D, O, hs="mid_stream", syns=0, p95=None, samples=0):
     """Score and level of SCORING.md v1 with default weights, computed with
-    exact fractions, independently of the C code."""
+    exact fractions, independently of the C code; plus the connection
+    signals (refused / unanswered SYN: +20; RTT p95 over 500 ms with at
+    least 10 samples: +20)."""
     k = max(Fraction(P, 1000), 1)
     opct = Fraction(100 * O, P) if P else Fraction(0)
     raw = 12 * Fraction(R) / k + 9 * Fraction(Z) / k + 4 * Fraction(D) / k + 2 * opct
     # round half away from zero (raw >= 0)
     score = (2 * raw.numerator + raw.denominator) // (2 * raw.denominator)
+    slow = p95 is not None and samples >= 10 and p95 > 500
+    score += 20 if hs in ("refused", "no_answer") else 0
+    score += 20 if slow else 0
     ooo_alarm = opct > 2 and O >= 3
     if score >= 100 or R >= 20 or Z >= 2:
         level = "HIGH"
@@ -128,7 +133,38 @@ def score_level(P, R, Z, D, O):
     if ooo_alarm:
         pct = Decimal(100 * O) / Decimal(P)
         reasons.append(f"out of order {pct.quantize(Decimal('0.1'), ROUND_HALF_UP)}% (~{O})")
+    if hs == "refused":
+        reasons.append("connection refused (RST to SYN)")
+    elif hs == "no_answer":
+        reasons.append(f"no answer to SYN ({syns} SYN)")
+    if slow:
+        reasons.append(f"slow RTT p95 {p95:.1f} ms ({samples} samples)")
     return score, level, reasons
+
+
+def rank_quantile(samples, q):
+    """The lower nearest rank, as the plugin defines its percentiles."""
+    s = sorted(samples)
+    return s[int(q * (len(s) - 1))]
+
+
+def close(a, b, rel=0.01):
+    return abs(a - b) <= rel * abs(b) + 1e-6
+
+
+def same_reasons(got, want):
+    """Reasons are compared exactly, except the slow-RTT figure, which
+    comes from the plugin's sketch (within 1% of the exact p95)."""
+    if len(got) != len(want):
+        return False
+    for g, w in zip(got, want):
+        mg, mw = re.match(r"slow RTT p95 ([\d.]+) ms (.*)", g), re.match(r"slow RTT p95 ([\d.]+) ms (.*)", w)
+        if mg and mw:
+            if not close(float(mg.group(1)), float(mw.group(1))) or mg.group(2) != mw.group(2):
+                return False
+        elif g != w:
+            return False
+    return True
 
 
 FIELDS = ["frame.number", "frame.len", "frame.time_epoch", "frame.protocols", "tcp.stream", "tcp.flags",
@@ -136,10 +172,12 @@ FIELDS = ["frame.number", "frame.len", "frame.time_epoch", "frame.protocols", "t
           "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
           "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
           "tcp.analysis.zero_window", "tcp.analysis.duplicate_ack_num",
-          "tcp.analysis.lost_segment"]
+          "tcp.analysis.lost_segment", "tcp.analysis.zero_window_probe",
+          "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt"]
 
 COUNTERS = ["packets", "bytes", "retransmissions", "spurious_retransmissions", "out_of_order",
-            "zero_window_events", "duplicate_ack_events", "lost_segments", "resets"]
+            "zero_window_events", "duplicate_ack_events", "lost_segments", "resets",
+            "zero_window_probes"]
 
 
 def endpoint(ip4, ip6, port):
@@ -179,13 +217,31 @@ def expected_from_plain(frames):
         if c is None:
             c = convs[stream] = {"client": src, "server": dst, "syn": syn_only,
                                  "c2s": dict.fromkeys(COUNTERS, 0), "s2c": dict.fromkeys(COUNTERS, 0),
+                                 "rtt": {"c2s": [], "s2c": []}, "hs": set(), "syns": 0,
+                                 "irtt": None, "first_us": us(v), "last_us": us(v),
                                  "first_frame": int(v["frame.number"])}
         elif syn_only and not c["syn"]:
             if src != c["client"]:
                 c["client"], c["server"] = c["server"], c["client"]
                 c["c2s"], c["s2c"] = c["s2c"], c["c2s"]
+                c["rtt"] = {"c2s": c["rtt"]["s2c"], "s2c": c["rtt"]["c2s"]}
+                c["hs"] = set()
             c["syn"] = True
-        d = c["c2s"] if src == c["client"] else c["s2c"]
+        to_server = src == c["client"]
+        d = c["c2s"] if to_server else c["s2c"]
+        # Handshake: the client's SYN, then the server's first word.
+        if syn_only and to_server:
+            c["hs"].add("syn")
+            c["syns"] += 1
+        elif not to_server and not c["hs"] & {"answered", "refused"}:
+            c["hs"].add("refused" if flags & 0x04 else "answered")
+        # An ACK's RTT belongs to the data of the other direction.
+        if v["tcp.analysis.ack_rtt"]:
+            c["rtt"]["s2c" if to_server else "c2s"].append(float(v["tcp.analysis.ack_rtt"]) * 1000)
+        if v["tcp.analysis.initial_rtt"] and c["irtt"] is None:
+            c["irtt"] = float(v["tcp.analysis.initial_rtt"]) * 1000
+        c["first_us"] = min(c["first_us"], us(v))
+        c["last_us"] = max(c["last_us"], us(v))
         d["packets"] += 1
         d["bytes"] += int(v["frame.len"])
         events = []
@@ -210,6 +266,9 @@ def expected_from_plain(frames):
         if flags & 0x04:
             d["resets"] += 1
             events.append("reset")
+        if v["tcp.analysis.zero_window_probe"]:
+            d["zero_window_probes"] += 1
+            events.append("zero window probe")
         c["last_frame"] = int(v["frame.number"])
         tot = totals(c)
         score, level, reasons = score_level(*tot)
@@ -230,12 +289,30 @@ def iso_utc(epoch):
     return t.strftime("%Y-%m-%dT%H:%M:%S") + "." + (frac + "000000")[:6] + "Z"
 
 
+def us(v):
+    secs, _, frac = v["frame.time_epoch"].partition(".")
+    return int(secs) * 1000000 + int((frac + "000000")[:6])
+
+
+def handshake(c):
+    if "syn" not in c["hs"]:
+        return "mid_stream"
+    if "refused" in c["hs"]:
+        return "refused"
+    return "complete" if "answered" in c["hs"] else "no_answer"
+
+
 def totals(c):
     a, b = c["c2s"], c["s2c"]
+    p95, samples = None, 0
+    for d in ("c2s", "s2c"):
+        r = c["rtt"][d]
+        if len(r) >= 10 and (p95 is None or rank_quantile(r, 0.95) > p95):
+            p95, samples = rank_quantile(r, 0.95), len(r)
     return (a["packets"] + b["packets"], a["retransmissions"] + b["retransmissions"],
             a["zero_window_events"] + b["zero_window_events"],
             a["duplicate_ack_events"] + b["duplicate_ack_events"],
-            a["out_of_order"] + b["out_of_order"])
+            a["out_of_order"] + b["out_of_order"], handshake(c), c["syns"], p95, samples)
 
 
 def severity_order(convs):
@@ -259,9 +336,18 @@ def compare_with_plain(capture):
         g = got[s]
         eq(g["flow"], e["flow"], f"stream {s} flow")
         for d in ("c2s", "s2c"):
-            eq(g[d], e[d], f"stream {s} {d}")
-        eq((g["score"]["value"], g["score"]["level"], g["reasons"]),
-           (e["score"], e["level"], e["reasons"]), f"stream {s} verdict")
+            gd = dict(g[d])
+            rtt = gd.pop("rtt_ms")
+            eq(gd, e[d], f"stream {s} {d}")
+            check_rtt(rtt, e["rtt"][d], f"stream {s} {d} rtt_ms")
+        eq((g["score"]["value"], g["score"]["level"]), (e["score"], e["level"]), f"stream {s} verdict")
+        if not same_reasons(g["reasons"], e["reasons"]):
+            raise AssertionError(f"stream {s} reasons: expected {e['reasons']!r}, got {g['reasons']!r}")
+        eq(g["handshake"], handshake(e), f"stream {s} handshake")
+        eq(g["duration_ms"], (e["last_us"] - e["first_us"]) // 1000, f"stream {s} duration")
+        if (g["initial_rtt_ms"] is None) != (e["irtt"] is None) or (
+                e["irtt"] is not None and abs(g["initial_rtt_ms"] - e["irtt"]) > 1e-3):
+            raise AssertionError(f"stream {s} initial_rtt_ms: {g['initial_rtt_ms']} vs {e['irtt']}")
         eq((g["first_frame"], g["last_frame"]), (e["first_frame"], e["last_frame"]), f"stream {s} frames")
     eq([c["flow"] for c in doc["detectors"]["tcp_health"]["top_by_severity"]],
        severity_order(convs.values()), "severity order")
@@ -280,6 +366,24 @@ def compare_with_plain(capture):
         eq((summary["capture_start"], summary["capture_end"]), (times[0], times[-1]), "capture times")
     else:
         eq((summary["capture_start"], summary["capture_end"]), (None, None), "capture times")
+
+
+def check_rtt(got, samples, what):
+    """rtt_ms of one direction against the exact percentiles of plain
+    tshark's ack_rtt samples: p50/p95/p99 within the sketch's 1%, max and
+    the count exact."""
+    if not samples:
+        eq(got, None, what)
+        return
+    if got is None:
+        raise AssertionError(f"{what}: null, but {len(samples)} samples")
+    eq(got["samples"], len(samples), f"{what} samples")
+    if abs(got["max"] - max(samples)) > 1e-3:
+        raise AssertionError(f"{what} max: {got['max']} vs {max(samples)}")
+    for q, key in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+        want = rank_quantile(samples, q)
+        if not close(got[key], want, 0.0101):
+            raise AssertionError(f"{what} {key}: {got[key]} vs exact {want}")
 
 
 def per_packet_fields(capture, two_pass=False):
@@ -306,10 +410,11 @@ def per_packet_fields(capture, two_pass=False):
         if two_pass:
             c = convs[e_stream]
             e_score, e_level, e_reasons, e_flow = c["score"], c["level"], c["reasons"], c["flow"]
-        eq((int(stream), int(score), level, events.split("|") if events else [], final,
-            reasons.split("|") if reasons else [], flow),
-           (e_stream, e_score, e_level, e_events, "1" if two_pass else "0", e_reasons, e_flow),
+        eq((int(stream), int(score), level, events.split("|") if events else [], final, flow),
+           (e_stream, e_score, e_level, e_events, "1" if two_pass else "0", e_flow),
            f"frame {num}")
+        if not same_reasons(reasons.split("|") if reasons else [], e_reasons):
+            raise AssertionError(f"frame {num} reasons: {reasons!r} vs {e_reasons!r}")
         seen += 1
     eq(seen, len(expected), "frames with packetmancer fields")
 
@@ -376,8 +481,9 @@ HAND = {
     "10.0.0.2:80 <-> 10.0.0.1:40051/TCP": (0, "OK", []),
     # P=1500, R=20: k = 1.5, 12*20/1.5 = 160 -> HIGH (R >= 20, not capped).
     "10.0.0.5:40061 <-> 10.0.0.6:80/TCP": (160, "HIGH", ["high retransmissions (20)"]),
-    # Refused (SYN, RST/ACK) and reset connections: RSTs are counted, not scored.
-    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP": (0, "OK", []),
+    # SYN answered by RST/ACK: refused, +20 (connection signal) -> LOW.
+    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP": (20, "LOW", ["connection refused (RST to SYN)"]),
+    # A client's RST after a complete handshake is counted, not scored.
     "10.0.0.7:40072 <-> 10.0.0.8:80/TCP": (0, "OK", []),
 }
 
@@ -385,6 +491,7 @@ HAND = {
 HAND_ORDER = [
     "10.0.0.5:40061 <-> 10.0.0.6:80/TCP",
     "10.0.0.1:40002 <-> 10.0.0.2:80/TCP",
+    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP",
     "10.0.0.1:40021 <-> 10.0.0.2:80/TCP",
     "10.0.0.1:40012 <-> 10.0.0.2:80/TCP",
     "10.0.0.1:40013 <-> 10.0.0.2:80/TCP",
@@ -394,7 +501,6 @@ HAND_ORDER = [
     "10.0.0.3:40032 <-> 10.0.0.4:80/TCP",
     "10.0.0.1:40001 <-> 10.0.0.2:80/TCP",
     "10.0.0.2:80 <-> 10.0.0.1:40051/TCP",
-    "10.0.0.7:40071 <-> 10.0.0.8:80/TCP",
     "10.0.0.7:40072 <-> 10.0.0.8:80/TCP",
 ]
 
@@ -412,7 +518,7 @@ def t_hand_verdicts():
     eq(got, HAND, "verdicts")
     eq([c["flow"] for c in th["top_by_severity"]], HAND_ORDER, "severity order")
     eq(th["conversations_total"], 13, "conversations_total")
-    eq(th["conversations_by_level"], {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}, "levels")
+    eq(th["conversations_by_level"], {"HIGH": 2, "MEDIUM": 2, "LOW": 6, "OK": 3}, "levels")
     eq(doc["summary"]["packets_total"], 1900, "packets_total")
     eq(doc["summary"]["schema"], "v1", "schema")
     eq(doc["summary"]["file"].endswith("captures/demo.pcap"), True, "file name")
@@ -489,7 +595,7 @@ def t_tree():
             rows.setdefault((len(m.group(1)), m.group(2)), int(m.group(3)))
     eq(rows.get((0, "Conversations by level")), 13, "conversations")
     eq({l: rows.get((1, l)) for l in ("HIGH", "MEDIUM", "LOW", "OK")},
-       {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}, "levels")
+       {"HIGH": 2, "MEDIUM": 2, "LOW": 6, "OK": 3}, "levels")
     # Events: R = 6+1+1+1+1+20 = 30, Z = 2, D = 2, O = 5, RST = 2.
     eq(rows.get((1, "Retransmissions")), 30, "retransmissions")
     eq(rows.get((1, "Zero window")), 2, "zero windows")
@@ -586,6 +692,39 @@ def t_tree_conversations_view():
     eq(lines[i + 1].split()[:4], ["10.0.0.5:40061", "<->", "10.0.0.6:80/TCP", "1070128"], "top flow by bytes")
     rows = {l.split()[0]: int(l.split()[1]) for l in lines[i + 2:i + 4]}
     eq(rows, {"S->C": 1042518, "C->S": 27610}, "bytes per direction")
+
+
+def t_rtt_hand():
+    doc = json.loads(pm_json(CAPTURES / "rtt.pcap")[1])
+    by = {c["flow"]: c for c in doc["detectors"]["tcp_health"]["top_by_severity"]}
+    a = by["10.0.0.9:40081 <-> 10.0.0.10:80/TCP"]
+    # S->C data: the handshake's SYN-ACK (acked 20 ms later) and 20 segments
+    # acked after 10, 20, ..., 200 ms: 21 samples sorted 10, 20, 20, 30 ...
+    # 200. Lower nearest rank: p50 = #10 = 100, p95 = #19 = 190,
+    # p99 = #19 = 190, max 200. C->S data: the SYN and the request, each
+    # acked 0.1 ms later.
+    r = a["s2c"]["rtt_ms"]
+    eq((r["samples"], r["max"]), (21, 200.0), "S->C samples and max")
+    for key, want in (("p50", 100), ("p95", 190), ("p99", 190)):
+        if not close(r[key], want):
+            raise AssertionError(f"S->C {key}: {r[key]} is not within 1% of {want}")
+    eq((a["c2s"]["rtt_ms"]["samples"], a["c2s"]["rtt_ms"]["max"]), (2, 0.1), "C->S RTT")
+    eq((a["handshake"], a["initial_rtt_ms"], a["score"]), ("complete", 20.1, {"value": 0, "level": "OK"}),
+       "conversation a")
+    # 12 segments acked after 600 ms, plus the SYN-ACK's 20 ms: 13 samples,
+    # p95 = #12 = 600 > 500 with >= 10 samples: slow, +20 -> LOW.
+    b = by["10.0.0.9:40082 <-> 10.0.0.10:80/TCP"]
+    eq((b["score"], b["s2c"]["rtt_ms"]["samples"]), ({"value": 20, "level": "LOW"}, 13), "slow path")
+    m = re.fullmatch(r"slow RTT p95 ([\d.]+) ms \(13 samples\)", b["reasons"][0])
+    if not m or not close(float(m.group(1)), 600):
+        raise AssertionError(f"slow reason: {b['reasons']!r}")
+    # Three SYNs, nothing back: R = 2 (the retries) -> 24, + 20 -> 44, LOW.
+    c = by["10.0.0.9:40083 <-> 10.0.0.11:80/TCP"]
+    eq((c["handshake"], c["score"], c["reasons"], c["initial_rtt_ms"]),
+       ("no_answer", {"value": 44, "level": "LOW"}, ["no answer to SYN (3 SYN)"], None), "unanswered SYN")
+    refused = {c["flow"]: c for c in demo_json()["detectors"]["tcp_health"]["top_by_severity"]}
+    eq(refused["10.0.0.7:40071 <-> 10.0.0.8:80/TCP"]["handshake"], "refused", "refused handshake")
+    eq(refused["10.0.0.2:80 <-> 10.0.0.1:40051/TCP"]["handshake"], "mid_stream", "mid-stream handshake")
 
 
 def t_empty_capture():
@@ -692,7 +831,7 @@ def t_sharkd():
     stats = a[4]["result"]["taps"][0]["stats"]
     levels = {n["name"]: n["count"] for n in stats[0]["sub"]}
     eq((stats[0]["name"], levels), ("Conversations by level",
-                                    {"HIGH": 2, "MEDIUM": 2, "LOW": 5, "OK": 4}), "stats tree")
+                                    {"HIGH": 2, "MEDIUM": 2, "LOW": 6, "OK": 3}), "stats tree")
 
 
 def t_profile():
@@ -747,6 +886,7 @@ def main():
     check("summary: settings in force and versions", t_settings_and_versions)
     check("TCP detector turned off", t_tcp_health_off)
     check("tree: conversations by packets and bytes", t_tree_conversations_view)
+    check("RTT percentiles, slow path, refused and unanswered SYNs (by hand)", t_rtt_hand)
     check("expert info where conversations reach MEDIUM and HIGH (by hand)", t_expert_hand)
     for two in (False, True):
         check(f"expert info vs plain tshark{' (-2)' if two else ''}: demo.pcap",
@@ -756,7 +896,7 @@ def main():
     check("per-packet fields usable in display filters", t_fields_filter)
     check("hint when fields are filtered without analysis", t_fields_hint)
     check("tcp-ecn-sample.pcap is OK with score 0", t_tcp_ecn)
-    for cap in ("demo.pcap", "outoforder.pcap"):
+    for cap in ("demo.pcap", "outoforder.pcap", "rtt.pcap"):
         check(f"per-packet fields vs plain tshark: {cap}", lambda c=cap: per_packet_fields(CAPTURES / c))
         check(f"per-packet fields, two passes (-2): {cap}",
               lambda c=cap: per_packet_fields(CAPTURES / c, two_pass=True))
