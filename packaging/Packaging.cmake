@@ -29,7 +29,9 @@ install(FILES "${PROJECT_SOURCE_DIR}/README.md" "${PROJECT_SOURCE_DIR}/LICENSE"
 
 # ---- hooks for files other issues add; each is skipped while absent, so
 # the packages build without them. Re-run cmake after adding one.
-# The `packetmancer` command.
+# The `packetmancer` command, as a plain script. (A configured
+# tools/packetmancer.in is installed by tools/CMakeLists.txt instead; this
+# hook then stays idle.)
 if(EXISTS "${PROJECT_SOURCE_DIR}/tools/packetmancer")
   install(PROGRAMS "${PROJECT_SOURCE_DIR}/tools/packetmancer" DESTINATION bin)
 endif()
