@@ -85,6 +85,7 @@ typedef struct pm_packet {
     float initial_rtt_ms; /* tcp.analysis.initial_rtt; < 0 when absent */
     pm_endpoint src;
     pm_endpoint dst;
+    const struct pm_dns_msg *dns; /* the frame's DNS message, or NULL */
 } pm_packet;
 
 enum { PM_C2S = 0, PM_S2C = 1 };

@@ -16,7 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <wsutil/json_dumper.h>
+
+#include "pm_sketch.h"
 
 static int
 cmp_severity(const void *a, const void *b)
@@ -90,11 +94,42 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
     return m;
 }
 
+static int
+cmp_dns(const void *a, const void *b)
+{
+    const pm_dns_row *x = a, *y = b;
+
+    return pm_compare_severity(x->verdict.score, x->name, y->verdict.score, y->name);
+}
+
+void
+pm_model_add_dns(pm_model *m, const pm_dns_table *d, const pm_dns_params *p)
+{
+    pm_dns_pair *const *pairs = pm_dns_pairs(d);
+
+    m->has_dns = true;
+    m->dns_params = *p;
+    m->dns_n = pm_dns_count(d);
+    g_free(m->dns_rows);
+    m->dns_rows = g_new0(pm_dns_row, m->dns_n ? m->dns_n : 1);
+    memset(m->dns_per_level, 0, sizeof m->dns_per_level);
+    for (size_t i = 0; i < m->dns_n; i++) {
+        pm_dns_row *r = &m->dns_rows[i];
+
+        r->pair = pairs[i];
+        r->verdict = pm_dns_score(p, r->pair);
+        pm_dns_pair_name(r->pair, r->name, sizeof r->name);
+        m->dns_per_level[r->verdict.level]++;
+    }
+    qsort(m->dns_rows, m->dns_n, sizeof *m->dns_rows, cmp_dns);
+}
+
 void
 pm_model_free(pm_model *m)
 {
     if (!m)
         return;
+    g_free(m->dns_rows);
     g_free(m->rows);
     g_free(m->by_packets);
     g_free(m->by_bytes);
@@ -290,6 +325,131 @@ append_reason(const char *text, void *user)
     r->first = false;
 }
 
+static void dns_filter(const pm_dns_pair *p, char *buf, size_t len);
+
+/* ------------------------------------------------------------ DNS report */
+
+static const char *const dns_en[] = {
+    "--- DNS Health Detector Report ---\n",
+    "Found %zu DNS client/server pairs.\n",
+    "No DNS traffic found.\n",
+    "Top %u DNS pairs by SEVERITY:\n",
+    "    Queries: %llu (UDP %llu, TCP %llu, retransmitted %llu); answers: %llu (+%llu duplicates); unanswered: %llu\n",
+    "    Rcodes: NOERROR %llu, NXDOMAIN %llu, SERVFAIL %llu, REFUSED %llu, other %llu\n",
+    "    Latency p50/p95/p99/max: %s/%s/%s/%s ms (%llu answers)\n",
+    "    Reasons", "none", "    Names", "    Filter",
+};
+static const char *const dns_es[] = {
+    "--- Reporte del Detector de Salud DNS ---\n",
+    "Se encontraron %zu pares cliente/servidor DNS.\n",
+    "No se encontr\xc3\xb3 tr\xc3\xa1" "fico DNS.\n",
+    "Top %u pares DNS por SEVERIDAD:\n",
+    "    Consultas: %llu (UDP %llu, TCP %llu, retransmitidas %llu); respuestas: %llu (+%llu duplicadas); sin respuesta: %llu\n",
+    "    Rcodes: NOERROR %llu, NXDOMAIN %llu, SERVFAIL %llu, REFUSED %llu, otros %llu\n",
+    "    Latencia p50/p95/p99/max: %s/%s/%s/%s ms (%llu respuestas)\n",
+    "    Razones", "ninguna", "    Nombres", "    Filtro",
+};
+enum { D_HEADER, D_FOUND, D_NONE, D_TOP, D_QUERIES, D_RCODES, D_LATENCY, D_REASONS,
+       D_NO_REASONS, D_NAMES, D_FILTER };
+
+static void
+append_dns_names(GString *out, const char *const *dx, const pm_dns_pair *p)
+{
+    static const char *const label[PM_OUT_COUNT] = {
+        "NXDOMAIN", "SERVFAIL", "REFUSED", "unanswered", "suspicious",
+    };
+    pm_dns_name_count names[PM_DNS_PENDING];
+    bool any = false;
+
+    for (int o = 0; o < PM_OUT_COUNT; o++) {
+        size_t n = pm_dns_top(p, o, names);
+
+        for (size_t i = 0; i < n; i++) {
+            /* Names come from the capture: never print them raw. */
+            char *safe = pm_sanitize_terminal(names[i].name);
+
+            if (!any)
+                g_string_append_printf(out, "%s:", dx[D_NAMES]);
+            if (i == 0)
+                g_string_append_printf(out, "%s%s ", any ? "; " : " ", label[o]);
+            else
+                g_string_append(out, ", ");
+            g_string_append_printf(out, "%s (%llu)", safe, (unsigned long long)names[i].count);
+            any = true;
+            g_free(safe);
+        }
+    }
+    if (any)
+        g_string_append_c(out, '\n');
+}
+
+static void
+append_dns(GString *out, const pm_model *m, const pm_render_opts *o)
+{
+    const char *const *dx = o->lang == PM_LANG_ES ? dns_es : dns_en;
+    size_t top = o->top < m->dns_n ? o->top : m->dns_n;
+
+    g_string_append_c(out, '\n');
+    g_string_append(out, dx[D_HEADER]);
+    if (m->dns_n == 0) {
+        g_string_append(out, dx[D_NONE]);
+        return;
+    }
+    g_string_append_printf(out, dx[D_FOUND], m->dns_n);
+    g_string_append_printf(out, "%s:", o->lang == PM_LANG_ES ? "Niveles" : "Levels");
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        g_string_append_printf(out, " %s %llu%s", pm_level_name((pm_level)l, o->lang),
+                               (unsigned long long)m->dns_per_level[l], l ? " |" : "");
+    g_string_append_c(out, '\n');
+    if (top == 0)
+        return;
+    g_string_append_c(out, '\n');
+    g_string_append_printf(out, dx[D_TOP], o->top);
+    for (size_t i = 0; i < top; i++) {
+        const pm_dns_row *r = &m->dns_rows[i];
+        const pm_dns_pair *p = r->pair;
+        struct reason_line rl = { out, true };
+        char filter[160];
+
+        g_string_append(out, "  - [");
+        if (o->color)
+            g_string_append(out, level_color[r->verdict.level]);
+        g_string_append(out, pm_level_name(r->verdict.level, o->lang));
+        if (o->color)
+            g_string_append(out, "\x1b[0m");
+        g_string_append_printf(out, " | score=%u] %s\n", r->verdict.score, r->name);
+        g_string_append_printf(out, dx[D_QUERIES], (unsigned long long)p->queries,
+                               (unsigned long long)p->queries_udp, (unsigned long long)p->queries_tcp,
+                               (unsigned long long)p->retransmitted_queries,
+                               (unsigned long long)p->responses,
+                               (unsigned long long)p->duplicate_responses,
+                               (unsigned long long)pm_dns_unanswered(p));
+        g_string_append_printf(out, dx[D_RCODES], (unsigned long long)p->rcode[PM_RC_NOERROR],
+                               (unsigned long long)p->rcode[PM_RC_NXDOMAIN],
+                               (unsigned long long)p->rcode[PM_RC_SERVFAIL],
+                               (unsigned long long)p->rcode[PM_RC_REFUSED],
+                               (unsigned long long)p->rcode[PM_RC_OTHER]);
+        if (p->latency && pm_sketch_count(p->latency)) {
+            char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+            char c[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE];
+
+            g_string_append_printf(out, dx[D_LATENCY],
+                g_ascii_formatd(a, sizeof a, "%.1f", pm_sketch_quantile(p->latency, 0.50)),
+                g_ascii_formatd(b, sizeof b, "%.1f", pm_sketch_quantile(p->latency, 0.95)),
+                g_ascii_formatd(c, sizeof c, "%.1f", pm_sketch_quantile(p->latency, 0.99)),
+                g_ascii_formatd(e, sizeof e, "%.1f", pm_sketch_max(p->latency)),
+                (unsigned long long)pm_sketch_count(p->latency));
+        }
+        g_string_append_printf(out, "%s:", dx[D_REASONS]);
+        if (pm_dns_reasons(&r->verdict, p, o->lang, append_reason, &rl) == 0)
+            g_string_append_printf(out, " %s", dx[D_NO_REASONS]);
+        g_string_append_c(out, '\n');
+        append_dns_names(out, dx, p);
+        dns_filter(p, filter, sizeof filter);
+        g_string_append_printf(out, "%s: %s\n", dx[D_FILTER], filter);
+    }
+}
+
 void
 pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
 {
@@ -361,6 +521,8 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         append_volume_list(out, tx, T_TOP_PACKETS, m->by_packets, m->n, o->top);
         append_volume_list(out, tx, T_TOP_BYTES, m->by_bytes, m->n, o->top);
     }
+    if (m->has_dns)
+        append_dns(out, m, o);
     g_string_append_c(out, '\n');
     g_string_append(out, tx[T_DONE]);
     g_free(file);
@@ -527,7 +689,7 @@ json_time(json_dumper *d, const char *name, const int64_t *us)
 /* The preferences that change scores, named as the preferences are, so a
  * document says how it was made. */
 static void
-json_settings(json_dumper *d, const pm_render_opts *o)
+json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
 {
     pm_score_params def;
     const pm_score_params *p = o->params;
@@ -563,10 +725,25 @@ json_settings(json_dumper *d, const pm_render_opts *o)
     json_dumper_value_string(d, o->lang == PM_LANG_ES ? "es" : "en");
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
         json_uint(d, v[i].name, values[i]);
+    if (m->has_dns) {
+        const pm_dns_params *q = &m->dns_params;
+        const struct { const char *name; unsigned value; } dv[] = {
+            { "dns_min_queries", q->min_queries }, { "dns_weight_unanswered", q->w_unanswered },
+            { "dns_weight_servfail", q->w_servfail }, { "dns_weight_refused", q->w_refused },
+            { "dns_weight_nxdomain", q->w_nxdomain }, { "dns_latency_threshold_ms", q->latency_ms },
+            { "dns_latency_min_samples", q->latency_min_samples }, { "dns_weight_slow", q->w_slow },
+            { "dns_weight_dga", q->w_dga }, { "dns_weight_punycode", q->w_punycode },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(dv); i++)
+            json_uint(d, dv[i].name, dv[i].value);
+    }
     json_dumper_set_member_name(d, "detectors");
     json_dumper_begin_array(d);
     if (!o->no_tcp_health)
         json_dumper_value_string(d, "tcp_health");
+    if (m->has_dns)
+        json_dumper_value_string(d, "dns_health");
     json_dumper_end_array(d);
     json_dumper_end_object(d);
 }
@@ -602,6 +779,121 @@ json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_end_object(d);
 }
 
+static const char *const rcode_names[PM_RC_COUNT] = {
+    "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "other",
+};
+static const char *const outcome_keys[PM_OUT_COUNT] = {
+    "nxdomain", "servfail", "refused", "unanswered", "suspicious",
+};
+
+/* A display filter that shows a DNS pair's messages. */
+static void
+dns_filter(const pm_dns_pair *p, char *buf, size_t len)
+{
+    char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+    const char *f = p->client.family == 6 ? "ipv6.addr" : "ip.addr";
+
+    inet_ntop(p->client.family == 6 ? AF_INET6 : AF_INET, p->client.addr, a, sizeof a);
+    inet_ntop(p->server.family == 6 ? AF_INET6 : AF_INET, p->server.addr, b, sizeof b);
+    g_snprintf(buf, (gulong)len, "dns && %s eq %s && %s eq %s", f, a, f, b);
+}
+
+static void
+json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang)
+{
+    const pm_dns_pair *p = r->pair;
+    char filter[160];
+    pm_dns_name_count names[PM_DNS_PENDING];
+
+    json_dumper_begin_object(d);
+    json_dumper_set_member_name(d, "pair");
+    json_dumper_value_string(d, r->name);
+    json_dumper_set_member_name(d, "score");
+    json_dumper_begin_object(d);
+    json_uint(d, "value", r->verdict.score);
+    json_dumper_set_member_name(d, "level");
+    json_dumper_value_string(d, pm_level_name(r->verdict.level, lang));
+    json_dumper_end_object(d);
+    json_dumper_set_member_name(d, "reasons");
+    json_dumper_begin_array(d);
+    pm_dns_reasons(&r->verdict, p, lang, json_reason, d);
+    json_dumper_end_array(d);
+    json_uint(d, "queries", p->queries);
+    json_uint(d, "queries_udp", p->queries_udp);
+    json_uint(d, "queries_tcp", p->queries_tcp);
+    json_uint(d, "retransmitted_queries", p->retransmitted_queries);
+    json_uint(d, "responses", p->responses);
+    json_uint(d, "duplicate_responses", p->duplicate_responses);
+    json_uint(d, "unanswered", pm_dns_unanswered(p));
+    json_dumper_set_member_name(d, "rcodes");
+    json_dumper_begin_object(d);
+    for (int i = 0; i < PM_RC_COUNT; i++)
+        json_uint(d, rcode_names[i], p->rcode[i]);
+    json_dumper_end_object(d);
+    json_dumper_set_member_name(d, "latency_ms");
+    if (!p->latency || !pm_sketch_count(p->latency)) {
+        json_dumper_value_anyf(d, "null");
+    } else {
+        json_dumper_begin_object(d);
+        json_ms(d, "p50", pm_sketch_quantile(p->latency, 0.50));
+        json_ms(d, "p95", pm_sketch_quantile(p->latency, 0.95));
+        json_ms(d, "p99", pm_sketch_quantile(p->latency, 0.99));
+        json_ms(d, "max", pm_sketch_max(p->latency));
+        json_uint(d, "samples", pm_sketch_count(p->latency));
+        json_dumper_end_object(d);
+    }
+    json_dumper_set_member_name(d, "suspicious_names");
+    json_dumper_begin_object(d);
+    json_uint(d, "punycode", p->punycode);
+    json_uint(d, "dga", p->dga);
+    json_dumper_end_object(d);
+    json_dumper_set_member_name(d, "top_names");
+    json_dumper_begin_object(d);
+    for (int o = 0; o < PM_OUT_COUNT; o++) {
+        size_t n = pm_dns_top(p, o, names);
+
+        json_dumper_set_member_name(d, outcome_keys[o]);
+        json_dumper_begin_array(d);
+        for (size_t i = 0; i < n; i++) {
+            char *valid = g_utf8_make_valid(names[i].name, -1);
+
+            json_dumper_begin_object(d);
+            json_dumper_set_member_name(d, "name");
+            json_dumper_value_string(d, valid);
+            json_uint(d, "count", names[i].count);
+            json_dumper_end_object(d);
+            g_free(valid);
+        }
+        json_dumper_end_array(d);
+    }
+    json_dumper_end_object(d);
+    json_uint(d, "first_frame", p->first_frame);
+    json_uint(d, "last_frame", p->last_frame);
+    dns_filter(p, filter, sizeof filter);
+    json_dumper_set_member_name(d, "filter");
+    json_dumper_value_string(d, filter);
+    json_dumper_end_object(d);
+}
+
+static void
+json_dns_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+{
+    json_dumper_set_member_name(d, "dns_health");
+    json_dumper_begin_object(d);
+    json_uint(d, "pairs_total", m->dns_n);
+    json_dumper_set_member_name(d, "pairs_by_level");
+    json_dumper_begin_object(d);
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), m->dns_per_level[l]);
+    json_dumper_end_object(d);
+    json_dumper_set_member_name(d, "top_by_severity");
+    json_dumper_begin_array(d);
+    for (size_t i = 0; i < m->dns_n; i++)
+        json_dns_pair(d, &m->dns_rows[i], o->lang);
+    json_dumper_end_array(d);
+    json_dumper_end_object(d);
+}
+
 bool
 pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
 {
@@ -625,13 +917,15 @@ pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
     json_time(&d, "capture_end", m->summary.packets_total ? &m->summary.last_ts_us : NULL);
     json_string_or_null(&d, "wireshark_version", o->wireshark_version);
     json_string_or_null(&d, "plugin_version", o->plugin_version);
-    json_settings(&d, o);
+    json_settings(&d, m, o);
     json_dumper_end_object(&d);
 
     json_dumper_set_member_name(&d, "detectors");
     json_dumper_begin_object(&d);
     if (!o->no_tcp_health)
         json_tcp_health(&d, m, o);
+    if (m->has_dns)
+        json_dns_health(&d, m, o);
     json_dumper_end_object(&d);
     json_dumper_end_object(&d);
     return json_dumper_finish(&d);

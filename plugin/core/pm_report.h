@@ -13,6 +13,7 @@
 #define PM_REPORT_H
 
 #include "pm_core.h"
+#include "pm_dns.h"
 #include "pm_score.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,14 @@ typedef struct pm_row {
     char flow[PM_FLOW_STRLEN];
 } pm_row;
 
+#define PM_DNS_PAIR_STRLEN 104
+
+typedef struct pm_dns_row {
+    const pm_dns_pair *pair;
+    pm_dns_verdict verdict;
+    char name[PM_DNS_PAIR_STRLEN];
+} pm_dns_row;
+
 typedef struct pm_model {
     pm_summary summary;
     size_t n;
@@ -35,10 +44,19 @@ typedef struct pm_model {
     pm_row **by_packets;      /* same rows, most packets first */
     pm_row **by_bytes;        /* same rows, most bytes first */
     uint64_t per_level[4];    /* conversations per pm_level */
+    /* DNS health, when the detector ran (pm_model_add_dns). */
+    bool has_dns;
+    size_t dns_n;
+    pm_dns_row *dns_rows;     /* sorted by severity: score down, then name */
+    uint64_t dns_per_level[4];
+    pm_dns_params dns_params;
 } pm_model;
 
 pm_model *pm_model_build(const pm_table *t, const pm_score_params *p);
 void pm_model_free(pm_model *m);
+/* Scores and sorts the DNS pairs of d into m (the DNS section appears in
+ * the outputs from then on). */
+void pm_model_add_dns(pm_model *m, const pm_dns_table *d, const pm_dns_params *p);
 
 typedef struct pm_render_opts {
     const char *file;   /* capture file name as given, or NULL if unknown */
