@@ -28,6 +28,8 @@
  */
 
 #include "pm_glue.h"
+#include "pm_dns.h"
+#include "pm_names.h"
 #include "pm_report.h"
 
 #include <epan/expert.h>
@@ -77,7 +79,9 @@ static expert_field ei_pm_high = EI_INIT;
 enum {
     F_TCP_STREAM, F_TCP_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
     F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
-    F_ICMP, F_ICMPV6, F_COUNT
+    F_ICMP, F_ICMPV6,
+    F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
+    F_COUNT
 };
 static const char *const foreign_names[F_COUNT] = {
     "tcp.stream", "tcp.flags",
@@ -86,6 +90,8 @@ static const char *const foreign_names[F_COUNT] = {
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
     "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt", "icmp", "icmpv6",
+    "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
+    "dns.retransmission",
 };
 static int foreign_hf[F_COUNT];
 static gboolean foreign_ok;
@@ -94,6 +100,8 @@ static gboolean foreign_ok;
  * Built by the init routine when a file is opened (and on every
  * redissection), freed by the cleanup routine. */
 static pm_table *file_table;
+static pm_dns_table *file_dns;       /* the same, for DNS pairs */
+static gboolean dns_ok;              /* this Wireshark has every DNS field */
 static gboolean analyzing;      /* fields primed for this file */
 static gboolean hinted;         /* the "fields are off" hint was printed */
 
@@ -151,8 +159,18 @@ field_last_uint(proto_tree *tree, int hf, guint32 *out)
     if (!a || a->len == 0)
         return FALSE;
     fi = (field_info *)g_ptr_array_index(a, a->len - 1);
-    *out = fvalue_get_uinteger(PM_FVALUE(fi));
-    return TRUE;
+    /* Read a value only as the type it was registered with: fvalue
+     * accessors abort the whole program on a mismatch. */
+    switch (fi->hfinfo->type) {
+    case FT_UINT8: case FT_UINT16: case FT_UINT24: case FT_UINT32: case FT_FRAMENUM:
+        *out = fvalue_get_uinteger(PM_FVALUE(fi));
+        return TRUE;
+    case FT_BOOLEAN:
+        *out = fvalue_get_uinteger64(PM_FVALUE(fi)) != 0;
+        return TRUE;
+    default:
+        return FALSE;
+    }
 }
 
 /* A relative-time field (ack_rtt, initial_rtt) in milliseconds, or -1. */
@@ -161,10 +179,14 @@ field_last_ms(proto_tree *tree, int hf)
 {
     GPtrArray *a = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
     const nstime_t *t;
+    field_info *fi;
 
     if (!a || a->len == 0)
         return -1.0f;
-    t = fvalue_get_time(PM_FVALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    fi = (field_info *)g_ptr_array_index(a, a->len - 1);
+    if (fi->hfinfo->type != FT_RELATIVE_TIME)
+        return -1.0f;
+    t = fvalue_get_time(PM_FVALUE(fi));
     return t ? (float)(nstime_to_msec(t)) : -1.0f;
 }
 
@@ -404,6 +426,170 @@ add_expert(packet_info *pinfo, proto_item *ti, const pm_frame *fr)
                                "%s", text);
 }
 
+/* ---------------------------------------------------------------- DNS */
+
+void
+pm_glue_dns_params(pm_dns_params *out)
+{
+    *out = pm_pref.dns;
+}
+
+static int hf_pm_dns_pair = -1;
+static int hf_pm_dns_score = -1;
+static int hf_pm_dns_level = -1;
+static int hf_pm_dns_severity = -1;
+static int hf_pm_dns_reason = -1;
+static int hf_pm_dns_outcome = -1;
+static int hf_pm_dns_latency = -1;
+static int hf_pm_dns_suspicious = -1;
+static int hf_pm_dns_final = -1;
+static gint ett_pm_dns = -1;
+
+/* A DNS message as a later pass needs it (file scope, with its name). */
+typedef struct pm_dns_frame {
+    pm_dns_msg msg;
+    const char *why;     /* suspicious-name reason, or NULL */
+} pm_dns_frame;
+
+/* First pass: the DNS message of this frame from the primed fields, in the
+ * packet's pool. FALSE when the frame carries none. */
+static gboolean
+dns_from_tree(proto_tree *tree, packet_info *pinfo, pm_dns_msg *m)
+{
+    guint32 response = 0, rcode = 0, to = 0;
+    GPtrArray *a;
+
+    if (!tree || !field_last_uint(tree, foreign_hf[F_DNS_RESPONSE], &response))
+        return FALSE;
+    if (field_present(tree, foreign_hf[F_ICMP]) || field_present(tree, foreign_hf[F_ICMPV6]))
+        return FALSE;   /* a DNS message quoted in an ICMP error */
+    memset(m, 0, sizeof *m);
+    if (!endpoint_from(&pinfo->src, pinfo->srcport, &m->src) ||
+        !endpoint_from(&pinfo->dst, pinfo->destport, &m->dst))
+        return FALSE;
+    m->frame = pinfo->num;
+    m->ts_us = (gint64)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    m->response = response != 0;
+    m->tcp = field_present(tree, foreign_hf[F_TCP_STREAM]);
+    m->retransmission = field_present(tree, foreign_hf[F_DNS_RETX]);
+    field_last_uint(tree, foreign_hf[F_DNS_RCODE], &rcode);
+    m->rcode = (guint8)MIN(rcode, 255);
+    field_last_uint(tree, foreign_hf[F_DNS_RESPONSE_TO], &to);
+    m->response_to = to;
+    m->time_ms = field_last_ms(tree, foreign_hf[F_DNS_TIME]);
+    a = foreign_hf[F_DNS_QRY_NAME] > 0 ? proto_get_finfo_ptr_array(tree, foreign_hf[F_DNS_QRY_NAME]) : NULL;
+    if (a && a->len > 0 &&
+        ((field_info *)g_ptr_array_index(a, 0))->hfinfo->type == FT_STRING) {
+        /* The first question: a query has one in practice. */
+        const char *name = fvalue_get_string(PM_FVALUE((field_info *)g_ptr_array_index(a, 0)));
+
+        if (name) {
+            m->name = wmem_strdup(pinfo->pool, name);
+            m->name_len = strlen(m->name);
+        }
+    }
+    return TRUE;
+}
+
+static const char *
+dns_outcome(const pm_dns_msg *m)
+{
+    static const char *const rc[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+                                      "REFUSED" };
+
+    if (!m->response)
+        return m->retransmission ? "retransmitted query" : "query";
+    if (m->retransmission)
+        return "duplicate response";
+    return m->rcode < G_N_ELEMENTS(rc) ? rc[m->rcode] : "other rcode";
+}
+
+static void
+add_dns_reason(const char *text, void *user)
+{
+    proto_item *pi = proto_tree_add_string((proto_tree *)user, hf_pm_dns_reason, NULL, 0, 0, text);
+
+    proto_item_set_generated(pi);
+}
+
+static void
+write_dns_tree(proto_tree *tree, tvbuff_t *tvb, const pm_dns_frame *df, const pm_dns_pair *p,
+               gboolean final)
+{
+    pm_dns_params params;
+    pm_dns_verdict v;
+    char name[PM_DNS_PAIR_STRLEN];
+    const char *level;
+    proto_item *ti, *pi;
+    proto_tree *st;
+
+    pm_glue_dns_params(&params);
+    v = pm_dns_score(&params, p);
+    level = pm_level_name(v.level, PM_LANG_EN);
+    pm_dns_pair_name(p, name, sizeof name);
+    ti = proto_tree_add_item(tree, proto_packetmancer, tvb, 0, 0, ENC_NA);
+    proto_item_append_text(ti, " DNS: %s, score %u%s, %s", level, v.score, final ? "" : " so far", name);
+    st = proto_item_add_subtree(ti, ett_pm_dns);
+    pi = proto_tree_add_string(st, hf_pm_dns_pair, tvb, 0, 0, name);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_boolean(st, hf_pm_dns_final, tvb, 0, 0, final);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(st, hf_pm_dns_score, tvb, 0, 0, v.score);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_string(st, hf_pm_dns_level, tvb, 0, 0, level);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(st, hf_pm_dns_severity, tvb, 0, 0, v.level);
+    proto_item_set_generated(pi);
+    pm_dns_reasons(&v, p, PM_LANG_EN, add_dns_reason, st);
+    pi = proto_tree_add_string(st, hf_pm_dns_outcome, tvb, 0, 0, dns_outcome(&df->msg));
+    proto_item_set_generated(pi);
+    if (df->msg.response && df->msg.time_ms >= 0) {
+        pi = proto_tree_add_double_format_value(st, hf_pm_dns_latency, tvb, 0, 0, df->msg.time_ms,
+                                                "%.3f", df->msg.time_ms);
+        proto_item_set_generated(pi);
+    }
+    if (df->why) {
+        pi = proto_tree_add_string(st, hf_pm_dns_suspicious, tvb, 0, 0, df->why);
+        proto_item_set_generated(pi);
+    }
+}
+
+/* The DNS half of the dispatcher: like the TCP half, read on the first
+ * pass, remembered for later ones; the message rides on the tap record. */
+static void
+dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pm_packet *rec)
+{
+    pm_dns_frame *df = (pm_dns_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1);
+    const pm_dns_pair *p = NULL;
+    gboolean final = PINFO_FD_VISITED(pinfo);
+
+    if (!final) {
+        pm_dns_msg m;
+        char why[PM_NAME_WHY_LEN];
+        unsigned flags = 0;
+
+        if (pm_pref.dns_health != PM_ON || !dns_ok || !dns_from_tree(tree, pinfo, &m))
+            return;
+        df = wmem_new0(wmem_file_scope(), pm_dns_frame);
+        df->msg = m;
+        if (m.name)
+            df->msg.name = wmem_strdup(wmem_file_scope(), m.name);
+        p = pm_dns_add(file_dns, &df->msg, &flags, why, sizeof why);
+        if (flags)
+            df->why = wmem_strdup(wmem_file_scope(), why);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1, df);
+    } else if (df) {
+        const pm_dns_msg *m = &df->msg;
+
+        p = pm_dns_lookup(file_dns, m->response ? &m->dst : &m->src, m->response ? &m->src : &m->dst);
+    }
+    if (!df || !p)
+        return;
+    rec->dns = &df->msg;
+    if (tree)
+        write_dns_tree(tree, tvb, df, p, final);
+}
+
 /* Tells a user who filters on packetmancer.* in tshark without asking for
  * the analysis why nothing matches, once. */
 static void
@@ -477,9 +663,11 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         if (fr->raised_to)
             add_expert(pinfo, ti, fr);
     }
-    /* Non-TCP frames are tapped too: the summary counts every packet. */
+    dissect_dns_part(tvb, pinfo, tree, rec);
+    /* Frames of no conversation are tapped too: the summary counts every
+     * packet. */
     tap_queue_packet(pm_tap_id, pinfo, rec);
-    return fr ? tvb_captured_length(tvb) : 0;
+    return (fr || rec->dns) ? tvb_captured_length(tvb) : 0;
 }
 
 /* ----------------------------------------------- per-file lifecycle */
@@ -501,13 +689,22 @@ start_analyzing(void)
     if (analyzing || !foreign_ok || !file_table ||
         !proto_is_protocol_enabled(find_protocol_by_id(proto_packetmancer)))
         return;
-    /* With the TCP detector off nothing needs TCP's fields (and their
-     * protocol tree), but every frame still reaches the taps' summary. */
-    if (pm_pref.tcp_health == PM_ON) {
+    /* With both detectors off nothing needs any field (nor a protocol
+     * tree), but every frame still reaches the taps' summary. */
+    if (pm_pref.tcp_health == PM_ON || pm_pref.dns_health == PM_ON) {
         want = g_array_sized_new(FALSE, FALSE, sizeof(int), F_COUNT);
-        for (int i = 0; i < F_COUNT; i++)
-            if (foreign_hf[i] >= 0)
+        for (int i = 0; i < F_COUNT; i++) {
+            gboolean dns = i >= F_DNS_RESPONSE;
+
+            if (foreign_hf[i] >= 0 && (dns ? pm_pref.dns_health == PM_ON : pm_pref.tcp_health == PM_ON))
                 g_array_append_val(want, foreign_hf[i]);
+        }
+        /* DNS over TCP needs tcp.stream and ICMP even with TCP off. */
+        if (pm_pref.tcp_health != PM_ON) {
+            g_array_append_val(want, foreign_hf[F_TCP_STREAM]);
+            if (foreign_hf[F_ICMP] >= 0) g_array_append_val(want, foreign_hf[F_ICMP]);
+            if (foreign_hf[F_ICMPV6] >= 0) g_array_append_val(want, foreign_hf[F_ICMPV6]);
+        }
         set_postdissector_wanted_hfids(pm_handle, want);
     }
     analyzing = TRUE;
@@ -520,6 +717,7 @@ static void
 pm_init(void)
 {
     file_table = pm_table_new();
+    file_dns = pm_dns_table_new();
     hinted = FALSE;
     if (pm_pref.analyze == PM_ANALYZE_ALWAYS || have_tap_listener(pm_tap_id) ||
         !running_in_tshark())
@@ -537,6 +735,8 @@ pm_cleanup(void)
 {
     pm_table_free(file_table);
     file_table = NULL;
+    pm_dns_table_free(file_dns);
+    file_dns = NULL;
     analyzing = FALSE;
     set_postdissector_wanted_hfids(pm_handle, NULL);
 }
@@ -586,7 +786,27 @@ proto_register_packetmancer(void)
         { &hf_pm_duration, { "Duration (ms)", "packetmancer.duration_ms", FT_UINT64, BASE_DEC,
           NULL, 0x0, "First to last packet of the conversation", HFILL } },
     };
-    static gint *ett[] = { &ett_pm, &ett_pm_dir, &ett_pm_evidence };
+    static gint *ett[] = { &ett_pm, &ett_pm_dir, &ett_pm_evidence, &ett_pm_dns };
+    static hf_register_info hf_dns[] = {
+        { &hf_pm_dns_pair, { "DNS pair", "packetmancer.dns.pair", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Client <-> server of the DNS exchange", HFILL } },
+        { &hf_pm_dns_final, { "Final verdict", "packetmancer.dns.final", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "True when the values are the pair's verdict for the whole file", HFILL } },
+        { &hf_pm_dns_score, { "Score", "packetmancer.dns.score", FT_UINT32, BASE_DEC,
+          NULL, 0x0, "DNS health score of the pair (0 = healthy)", HFILL } },
+        { &hf_pm_dns_level, { "Level", "packetmancer.dns.level", FT_STRING, BASE_NONE,
+          NULL, 0x0, "HIGH, MEDIUM, LOW or OK", HFILL } },
+        { &hf_pm_dns_severity, { "Severity", "packetmancer.dns.severity", FT_UINT8, BASE_DEC,
+          VALS(severity_vals), 0x0, "Level as a number: 0 OK ... 3 HIGH", HFILL } },
+        { &hf_pm_dns_reason, { "Reason", "packetmancer.dns.reason", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Why the pair has its level", HFILL } },
+        { &hf_pm_dns_outcome, { "Outcome", "packetmancer.dns.outcome", FT_STRING, BASE_NONE,
+          NULL, 0x0, "query, retransmitted query, the response's rcode, or duplicate response", HFILL } },
+        { &hf_pm_dns_latency, { "Latency (ms)", "packetmancer.dns.latency_ms", FT_DOUBLE, BASE_NONE,
+          NULL, 0x0, "Time from the query to this response (dns.time)", HFILL } },
+        { &hf_pm_dns_suspicious, { "Suspicious name", "packetmancer.dns.suspicious", FT_STRING, BASE_NONE,
+          NULL, 0x0, "Why the query name looks suspicious (punycode, DGA-like)", HFILL } },
+    };
     static ei_register_info ei[] = {
         { &ei_pm_medium, { "packetmancer.raised.medium", PI_SEQUENCE, PI_NOTE,
           "Conversation reached MEDIUM", EXPFILL } },
@@ -647,6 +867,22 @@ proto_register_packetmancer(void)
         { "weight_slow_rtt", "Weight of a slow RTT", "Score points when a direction's RTT p95 is above the slow threshold", &s->w_slow_rtt },
         { "slow_rtt_ms", "Slow RTT threshold (ms)", "RTT p95 above this is slow", &s->slow_rtt_ms },
         { "slow_rtt_min_samples", "Slow RTT: samples needed", "RTT samples a direction needs before its p95 counts", &s->slow_rtt_min_samples },
+        { "dns_min_queries", "DNS: queries needed for shares", "Unanswered and rcode shares count from this many queries (answers)", &pm_pref.dns.min_queries },
+        { "dns_weight_unanswered", "DNS: weight of unanswered queries", "Score points for 100% unanswered queries", &pm_pref.dns.w_unanswered },
+        { "dns_weight_servfail", "DNS: weight of SERVFAIL", "Score points for 100% SERVFAIL answers", &pm_pref.dns.w_servfail },
+        { "dns_weight_refused", "DNS: weight of REFUSED", "Score points for 100% REFUSED answers", &pm_pref.dns.w_refused },
+        { "dns_weight_nxdomain", "DNS: weight of NXDOMAIN", "Score points for 100% NXDOMAIN answers", &pm_pref.dns.w_nxdomain },
+        { "dns_latency_threshold_ms", "DNS: slow answers threshold (ms)", "Answer latency p95 above this is slow", &pm_pref.dns.latency_ms },
+        { "dns_latency_min_samples", "DNS: answers needed for latency", "Answers a pair needs before its latency p95 counts", &pm_pref.dns.latency_min_samples },
+        { "dns_weight_slow", "DNS: weight of slow answers", "Score points when the latency p95 is above the threshold", &pm_pref.dns.w_slow },
+        { "dns_weight_dga", "DNS: weight of a DGA-like name", "Score points per DGA-like query name (at most 4 count)", &pm_pref.dns.w_dga },
+        { "dns_weight_punycode", "DNS: weight of a punycode name", "Score points per punycode query name (at most 2 count)", &pm_pref.dns.w_punycode },
+        { "dns_high_score", "DNS: HIGH from score", "A DNS score at or above this is HIGH", &pm_pref.dns.high_score },
+        { "dns_medium_score", "DNS: MEDIUM from score", "A DNS score at or above this is MEDIUM", &pm_pref.dns.medium_score },
+        { "dns_high_unanswered_pct", "DNS: HIGH from unanswered %", "This share of unanswered queries is HIGH", &pm_pref.dns.high_unanswered_pct },
+        { "dns_medium_unanswered_pct", "DNS: MEDIUM from unanswered %", "This share of unanswered queries is MEDIUM", &pm_pref.dns.medium_unanswered_pct },
+        { "dns_high_servfail_pct", "DNS: HIGH from SERVFAIL %", "This share of SERVFAIL answers is HIGH", &pm_pref.dns.high_servfail_pct },
+        { "dns_medium_servfail_pct", "DNS: MEDIUM from SERVFAIL %", "This share of SERVFAIL answers is MEDIUM", &pm_pref.dns.medium_servfail_pct },
     };
     module_t *m;
 
@@ -655,6 +891,8 @@ proto_register_packetmancer(void)
     pm_pref.lang = PM_LANG_EN;
     pm_pref.analyze = PM_ANALYZE_AUTO;
     pm_pref.tcp_health = PM_ON;
+    pm_pref.dns_health = PM_ON;
+    pm_dns_params_default(&pm_pref.dns);
     pm_pref.json_output = "";
 
     proto_packetmancer = proto_register_protocol("PacketMancer", "PacketMancer", "packetmancer");
@@ -680,6 +918,7 @@ proto_register_packetmancer(void)
         }
     }
     proto_register_field_array(proto_packetmancer, hf_dir, array_length(hf_dir));
+    proto_register_field_array(proto_packetmancer, hf_dns, array_length(hf_dns));
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_packetmancer), ei, array_length(ei));
     raise_texts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash,
@@ -692,6 +931,9 @@ proto_register_packetmancer(void)
         "unless this is \"always\"", &pm_pref.analyze, analyze_vals, FALSE);
     prefs_register_enum_preference(m, "language", "Language",
         "Language of levels and reasons in reports", &pm_pref.lang, lang_vals, FALSE);
+    prefs_register_enum_preference(m, "dns_health", "DNS health detector",
+        "Score DNS client/server pairs from Wireshark's DNS dissector", &pm_pref.dns_health,
+        on_off_vals, FALSE);
     prefs_register_enum_preference(m, "tcp_health", "TCP health detector",
         "Score TCP conversations from Wireshark's TCP analysis", &pm_pref.tcp_health,
         on_off_vals, FALSE);
@@ -715,6 +957,7 @@ void
 proto_reg_handoff_packetmancer(void)
 {
     foreign_ok = TRUE;
+    dns_ok = TRUE;
     for (int i = 0; i < F_COUNT; i++) {
         foreign_hf[i] = proto_registrar_get_id_byname(foreign_names[i]);
         /* ICMP is only used to skip quoted headers, and a missing RTT or
@@ -723,6 +966,11 @@ proto_reg_handoff_packetmancer(void)
             fprintf(stderr, "packetmancer: this Wireshark has no field %s; analysis disabled\n",
                     foreign_names[i]);
             foreign_ok = FALSE;
+        }
+        if (foreign_hf[i] < 0 && i >= F_DNS_RESPONSE) {
+            fprintf(stderr, "packetmancer: this Wireshark has no field %s; DNS health disabled\n",
+                    foreign_names[i]);
+            dns_ok = FALSE;
         }
     }
 }

@@ -11,6 +11,7 @@
 
 #include "pm_compat.h"
 #include "pm_core.h"
+#include "pm_dns.h"
 #include "pm_score.h"
 
 /* Values of the "analyze" preference. */
@@ -25,6 +26,8 @@ typedef struct pm_prefs {
     gint lang;                /* pm_lang */
     gint analyze;             /* PM_ANALYZE_* */
     gint tcp_health;          /* PM_ON / PM_OFF */
+    gint dns_health;          /* PM_ON / PM_OFF */
+    pm_dns_params dns;
     const char *json_output;  /* JSON document to this file, not stdout */
 } pm_prefs;
 
@@ -44,6 +47,9 @@ void pm_tap_started(void);
 /* The capture file being read, as given on tshark's command line, or NULL
  * when it cannot be known (the GUI). */
 const char *pm_capture_file(void);
+
+/* The DNS scoring preferences in force. */
+void pm_glue_dns_params(pm_dns_params *out);
 
 void proto_register_packetmancer(void);
 void proto_reg_handoff_packetmancer(void);

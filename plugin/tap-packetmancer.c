@@ -108,19 +108,25 @@ typedef enum { OUT_REPORT, OUT_JSON } out_kind;
 typedef struct pm_tap {
     out_kind kind;
     pm_table *table;
+    pm_dns_table *dns;
 } pm_tap;
 
 static void
 tap_reset(void *tapdata)
 {
     pm_table_reset(((pm_tap *)tapdata)->table);
+    pm_dns_table_reset(((pm_tap *)tapdata)->dns);
 }
 
 static tap_packet_status
 tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
            const void *data, tap_flags_t flags _U_)
 {
-    pm_table_add(((pm_tap *)tapdata)->table, (const pm_packet *)data, NULL);
+    const pm_packet *rec = data;
+
+    pm_table_add(((pm_tap *)tapdata)->table, rec, NULL);
+    if (rec->dns)
+        pm_dns_add(((pm_tap *)tapdata)->dns, rec->dns, NULL, NULL, 0);
     return TAP_PACKET_DONT_REDRAW;
 }
 
@@ -163,6 +169,7 @@ tap_draw(void *tapdata)
 {
     pm_tap *tap = tapdata;
     pm_model *m = pm_model_build(tap->table, &pm_pref.score);
+    pm_dns_params dp;
     pm_render_opts o = {
         .file = pm_capture_file(),
         .top = pm_pref.top,
@@ -174,6 +181,10 @@ tap_draw(void *tapdata)
     };
     GString *out = g_string_new(NULL);
 
+    if (pm_pref.dns_health == PM_ON) {
+        pm_glue_dns_params(&dp);
+        pm_model_add_dns(m, tap->dns, &dp);
+    }
     if (tap->kind == OUT_JSON) {
         if (!pm_render_json(m, &o, out)) {
             fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
@@ -198,6 +209,7 @@ tap_finish(void *tapdata)
     pm_tap *tap = tapdata;
 
     pm_table_free(tap->table);
+    pm_dns_table_free(tap->dns);
     g_free(tap);
 }
 
@@ -235,12 +247,14 @@ start_output(const char *opt_arg, out_kind kind)
     tap = g_new0(pm_tap, 1);
     tap->kind = kind;
     tap->table = pm_table_new();
+    tap->dns = pm_dns_table_new();
     err = register_tap_listener("packetmancer", tap, filter, TL_REQUIRES_NOTHING,
                                 tap_reset, tap_packet, tap_draw, tap_finish);
     if (err) {
         fprintf(stderr, "tshark: couldn't register packetmancer tap: %s\n", err->str);
         g_string_free(err, TRUE);
         pm_table_free(tap->table);
+        pm_dns_table_free(tap->dns);
         g_free(tap);
         PM_STAT_INIT_FAIL;
     }
@@ -295,6 +309,9 @@ static const char st_events[] = "TCP events";
 static const char st_convs[] = "Conversations (score)";
 static const char st_by_packets[] = "Conversations (packets)";
 static const char st_handshakes[] = "Handshakes";
+static const char st_dns_levels[] = "DNS pairs by level";
+static const char st_dns_msgs[] = "DNS messages";
+static const char st_dns_pairs[] = "DNS pairs (score)";
 static const char *const st_hs_names[4] = {
     "mid_stream (no SYN seen)", "complete", "refused (RST to SYN)", "no_answer",
 };
@@ -308,6 +325,9 @@ static const char *const st_event_names[PM_EV_COUNT] = {
 
 typedef struct pm_st_state {
     pm_table *table;
+    pm_dns_table *dns;
+    guint64 dns_per_level[4];
+    int node_dns_levels, node_dns_msgs, node_dns_pairs;
     guint32 last_frame;
     guint64 per_level[4];
     int node_levels, node_events, node_convs, node_packets, node_bytes, node_hs;
@@ -341,6 +361,15 @@ st_init(stats_tree *st)
     s->node_convs = stats_tree_create_node(st, st_convs, 0, STAT_DT_INT, TRUE);
     s->node_packets = stats_tree_create_node(st, st_by_packets, 0, STAT_DT_INT, TRUE);
     s->node_bytes = stats_tree_create_node(st, st_by_bytes, 0, STAT_DT_INT, TRUE);
+    s->dns = pm_dns_table_new();
+    if (pm_pref.dns_health == PM_ON) {
+        s->node_dns_levels = stats_tree_create_node(st, st_dns_levels, 0, STAT_DT_INT, TRUE);
+        for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+            stats_tree_create_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_dns_levels,
+                                   STAT_DT_INT, FALSE);
+        s->node_dns_msgs = stats_tree_create_node(st, st_dns_msgs, 0, STAT_DT_INT, TRUE);
+        s->node_dns_pairs = stats_tree_create_node(st, st_dns_pairs, 0, STAT_DT_INT, TRUE);
+    }
     g_hash_table_insert(st_tables, st, s);
     pm_tap_started();
 }
@@ -354,6 +383,7 @@ st_cleanup(stats_tree *st)
         return;
     g_hash_table_remove(st_tables, st);
     pm_table_free(s->table);
+    pm_dns_table_free(s->dns);
     g_free(s);
 }
 
@@ -361,6 +391,53 @@ st_cleanup(stats_tree *st)
 #define ST_SHOWN(u) ((u) != 0)
 #define ST_LEVEL(u) (((u) - 1) & 3)
 #define ST_SCORE(u) (((u) - 1) >> 2)
+
+/* DNS: pairs by level (set, like the TCP levels; user_value of a pair =
+ * (score << 2 | level) + 1 once shown), messages by outcome (ticks), and
+ * each pair's score. */
+static void
+st_dns(stats_tree *st, pm_st_state *s, const pm_dns_msg *m)
+{
+    static const char *const rc[PM_RC_COUNT] = {
+        "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "other rcode",
+    };
+    unsigned flags = 0;
+    pm_dns_pair *p = pm_dns_add(s->dns, m, &flags, NULL, 0);
+    pm_dns_params dp;
+    pm_dns_verdict v;
+    guint32 score;
+
+    pm_glue_dns_params(&dp);
+    v = pm_dns_score(&dp, p);
+    score = MIN(v.score, G_MAXUINT32 >> 3);
+    tick_stat_node(st, st_dns_msgs, 0, TRUE);
+    if (!m->response)
+        tick_stat_node(st, m->retransmission ? "retransmitted queries" : "queries", s->node_dns_msgs, FALSE);
+    else if (m->retransmission)
+        tick_stat_node(st, "duplicate responses", s->node_dns_msgs, FALSE);
+    else
+        tick_stat_node(st, rc[m->rcode == 0 ? PM_RC_NOERROR : m->rcode == 3 ? PM_RC_NXDOMAIN :
+                              m->rcode == 2 ? PM_RC_SERVFAIL : m->rcode == 5 ? PM_RC_REFUSED : PM_RC_OTHER],
+                       s->node_dns_msgs, FALSE);
+    if (flags)
+        tick_stat_node(st, "suspicious query names", s->node_dns_msgs, FALSE);
+    if (!ST_SHOWN(p->user_value) || ST_LEVEL(p->user_value) != (guint32)v.level ||
+        ST_SCORE(p->user_value) != score) {
+        char name[PM_DNS_PAIR_STRLEN];
+
+        if (ST_SHOWN(p->user_value))
+            s->dns_per_level[ST_LEVEL(p->user_value)]--;
+        s->dns_per_level[v.level]++;
+        for (int l = PM_LEVEL_OK; l <= PM_LEVEL_HIGH; l++)
+            set_stat_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_dns_levels, FALSE,
+                          (gint)MIN(s->dns_per_level[l], G_MAXINT));
+        set_stat_node(st, st_dns_levels, 0, TRUE, (gint)MIN(pm_dns_count(s->dns), G_MAXINT));
+        pm_dns_pair_name(p, name, sizeof name);
+        set_stat_node(st, name, s->node_dns_pairs, FALSE, (gint)MIN(score, G_MAXINT));
+        set_stat_node(st, st_dns_pairs, 0, TRUE, (gint)MIN(pm_dns_count(s->dns), G_MAXINT));
+        p->user_value = ((score << 2) | (guint32)v.level) + 1;
+    }
+}
 
 static tap_packet_status
 st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
@@ -382,11 +459,15 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
      * the stats tree itself, our table must follow. */
     if (pinfo->num <= s->last_frame) {
         pm_table_reset(s->table);
+        pm_dns_table_reset(s->dns);
         memset(s->per_level, 0, sizeof s->per_level);
+        memset(s->dns_per_level, 0, sizeof s->dns_per_level);
         memset(s->per_hs, 0, sizeof s->per_hs);
     }
     s->last_frame = pinfo->num;
 
+    if (rec->dns && s->node_dns_pairs)
+        st_dns(st, s, rec->dns);
     c = pm_table_add(s->table, rec, &dir);
     if (!c)
         return TAP_PACKET_DONT_REDRAW;
