@@ -75,6 +75,10 @@ Scenarios (file: conversations, what Wireshark 4.0 flags):
   empty.pcap           global header only, no packets.
   rtt.pcap             known round-trip times (see scen_rtt), a slow path
                        and an unanswered SYN; not part of demo.pcap.
+  dns.pcap             DNS over UDP (and one exchange over TCP) with known
+                       rcodes, latencies, unanswered queries and
+                       retransmissions (see scen_dns and
+                       tests/dns-expected.txt); not part of demo.pcap.
   demo.pcap            all packets of the nine files above; scenario i (in
                        the order listed, clean = 1) is shifted to start at
                        2024-01-01 00:00:00 + i*10 s.  Each scenario lasts
@@ -196,10 +200,11 @@ class Conversation:
         return (self.c, self.s) if from_client else (self.s, self.c)
 
     def packet(self, from_client, flags, dt=0, nbytes=0, seq=None, ack=None,
-               window=None, options=b""):
+               window=None, options=b"", payload=None):
         """Emit one segment dt microseconds after the previous one.  With no
         explicit seq the segment continues the sender's stream; with no
-        explicit ack it acknowledges everything the peer has sent."""
+        explicit ack it acknowledges everything the peer has sent.  An
+        explicit payload (bytes) replaces the filler and sets nbytes."""
         self.t += dt
         src, dst = self._side(from_client)
         fresh = seq is None
@@ -209,7 +214,10 @@ class Conversation:
             ack = dst.next_seq if flags & ACK else 0
         if window is None:
             window = src.window
-        payload = filler(nbytes, (seq - src.isn - 1) & 0xFFFFFFFF)
+        if payload is None:
+            payload = filler(nbytes, (seq - src.isn - 1) & 0xFFFFFFFF)
+        else:
+            nbytes = len(payload)
         frame = build_frame(src, dst, flags, seq, ack, window, payload, options)
         if self.packets and self.packets[-1][0] > self.t:
             raise AssertionError("time going backwards at %d" % self.t)
@@ -505,6 +513,203 @@ def scen_rtt():
     return pk
 
 
+# -- DNS (dns.pcap) -------------------------------------------------------
+
+DNS_PORT = 53
+QTYPE_A, QCLASS_IN = 1, 1
+RCODE_NOERROR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_REFUSED = 0, 2, 3, 5
+DNS_TTL = 300
+
+
+def build_udp_frame(src_host, sport, dst_host, dport, payload):
+    """Ethernet + IPv4 + UDP frame with valid IP and UDP checksums."""
+    udp_len = 8 + len(payload)
+    s_ip, d_ip = src_host.ip, dst_host.ip
+    assert s_ip.version == 4
+    pseudo = s_ip.packed + d_ip.packed + struct.pack("!BBH", 0, 17, udp_len)
+    udp_hdr = struct.pack("!HHHH", sport, dport, udp_len, 0)
+    csum = checksum16(pseudo + udp_hdr + payload) or 0xFFFF   # RFC 768
+    udp = udp_hdr[:6] + struct.pack("!H", csum) + payload
+    src_host.ip_id = (src_host.ip_id + 1) & 0xFFFF
+    ip_hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len,
+                         src_host.ip_id, 0x4000, 64, 17, 0,
+                         s_ip.packed, d_ip.packed)
+    ip_hdr = ip_hdr[:10] + struct.pack("!H", checksum16(ip_hdr)) + ip_hdr[12:]
+    return dst_host.mac + src_host.mac + struct.pack("!H", 0x0800) + ip_hdr + udp
+
+
+def dns_name(name):
+    """RFC 1035 label encoding of a dotted name (no compression)."""
+    out = b""
+    for label in name.rstrip(".").split("."):
+        raw = label.encode("ascii")
+        assert 0 < len(raw) < 64
+        out += bytes([len(raw)]) + raw
+    return out + b"\x00"
+
+
+def dns_query(qid, name):
+    """Standard query, RD set, one question (QTYPE A, QCLASS IN)."""
+    return (struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + dns_name(name)
+            + struct.pack("!HH", QTYPE_A, QCLASS_IN))
+
+
+def dns_response(qid, name, rcode, addr=None):
+    """Response from a recursive resolver: QR, RD, RA and the rcode; the
+    question is echoed; a NOERROR answer carries one A record whose owner is
+    a compression pointer to the question name (offset 12)."""
+    answers = b""
+    if rcode == RCODE_NOERROR:
+        answers = struct.pack("!HHHIH4s", 0xC00C, QTYPE_A, QCLASS_IN, DNS_TTL,
+                              4, ipaddress.ip_address(addr).packed)
+    flags = 0x8000 | 0x0100 | 0x0080 | rcode
+    return (struct.pack("!HHHHHH", qid, flags, 1, 1 if answers else 0, 0, 0)
+            + dns_name(name) + struct.pack("!HH", QTYPE_A, QCLASS_IN) + answers)
+
+
+def dns_id(n):
+    """Deterministic, scattered, distinct 16-bit query IDs (n < 65536)."""
+    return (0x3A5F + n * 40503) & 0xFFFF
+
+
+class DnsUdpPair:
+    """Scripted DNS-over-UDP traffic between one client and one server.
+    Every query uses its own ephemeral source port (like a stub resolver
+    opening a socket per lookup), except a retransmission, which reuses the
+    port, id and name of the query it repeats."""
+
+    def __init__(self, packets, client, server, pair_no):
+        self.packets = packets
+        self.client, self.server = Host(client), Host(server)
+        self.pair_no = pair_no
+        self.n = 0
+
+    def exchange(self, t, name, rcode=RCODE_NOERROR, latency=None, addr=None,
+                 dup_after=None):
+        """Query at t (us); if latency is not None the response follows
+        after exactly that many us; dup_after: the same response frame is
+        sent again that many us later.  Returns (port, id) for a resend."""
+        self.n += 1
+        port = 50000 + 100 * self.pair_no + self.n
+        qid = dns_id(self.pair_no * 100 + self.n)
+        self.query(t, port, qid, name)
+        if latency is not None:
+            frame = build_udp_frame(self.server, DNS_PORT, self.client, port,
+                                    dns_response(qid, name, rcode, addr))
+            self.packets.append((t + latency, frame))
+            if dup_after is not None:
+                self.packets.append((t + latency + dup_after, frame))
+        return port, qid
+
+    def query(self, t, port, qid, name):
+        self.packets.append((t, build_udp_frame(
+            self.client, port, self.server, DNS_PORT, dns_query(qid, name))))
+
+
+DNS_PAIR_SPACING = 10 * 1000 * MS
+
+
+def scen_dns():
+    """DNS over UDP and TCP with known outcomes and latencies (dns.pcap, not
+    part of demo.pcap).  Pair n (A = 0) starts at n * 10 s; A, B and E send
+    a query every 250 ms, C every 300 ms, D every 500 ms.  Answer addresses
+    are documentation addresses (RFC 5737).
+
+    A 10.1.0.1 -> 10.1.0.53: 20 names, all NOERROR; query i (1..20) is
+      answered after exactly 10*i ms.
+    B 10.1.0.2 -> 10.1.0.53: 10 queries: 6 NXDOMAIN (nosuchhost1..6.
+      example.com), 2 SERVFAIL, 2 NOERROR; every answer after 5 ms.
+    C 10.1.0.3 -> 10.1.0.54: 8 queries; 2 NOERROR after 30 ms, 6 never
+      answered (lost1..6.example.net); lost1 is sent again 1 s later with
+      the same port, id and name (9 query packets).
+    D 10.1.0.4 -> 10.1.0.53: 12 queries, all NOERROR after 400 ms.
+    E 10.1.0.5 -> 10.1.0.53: 6 queries (2 punycode, 3 random-looking, 1
+      normal), all NOERROR after 10 ms; the response to the normal name is
+      sent twice, 1 ms apart (identical frames).
+    F 10.1.0.6:50601 -> 10.1.0.53:53 over TCP: handshake, one query with
+      its 2-byte length prefix, REFUSED 15 ms later, FIN close."""
+    pk = []
+    base = lambda n: n * DNS_PAIR_SPACING
+    step = 250 * MS
+
+    a = DnsUdpPair(pk, "10.1.0.1", "10.1.0.53", 0)
+    a_names = ["www.example.com", "mail.example.org", "api.example.net",
+               "cdn.example.com", "docs.example.org", "login.example.com",
+               "static.example.net", "blog.example.org", "shop.example.com",
+               "news.example.net", "img.example.com", "ftp.example.org",
+               "vpn.example.com", "git.example.net", "wiki.example.org",
+               "status.example.com", "files.example.net",
+               "calendar.example.org", "chat.example.com",
+               "search.example.net"]
+    for i, name in enumerate(a_names, start=1):
+        a.exchange(base(0) + (i - 1) * step, name, latency=10 * i * MS,
+                   addr="192.0.2.%d" % i)
+
+    b = DnsUdpPair(pk, "10.1.0.2", "10.1.0.53", 1)
+    b_plan = [("nosuchhost1.example.com", RCODE_NXDOMAIN),
+              ("intranet.example.com", RCODE_NOERROR),
+              ("nosuchhost2.example.com", RCODE_NXDOMAIN),
+              ("nosuchhost3.example.com", RCODE_NXDOMAIN),
+              ("broken-dnssec.example.org", RCODE_SERVFAIL),
+              ("nosuchhost4.example.com", RCODE_NXDOMAIN),
+              ("nosuchhost5.example.com", RCODE_NXDOMAIN),
+              ("lame-delegation.example.net", RCODE_SERVFAIL),
+              ("printer.example.com", RCODE_NOERROR),
+              ("nosuchhost6.example.com", RCODE_NXDOMAIN)]
+    for i, (name, rcode) in enumerate(b_plan):
+        b.exchange(base(1) + i * step, name, rcode, latency=5 * MS,
+                   addr="198.51.100.%d" % (i + 1))
+
+    c = DnsUdpPair(pk, "10.1.0.3", "10.1.0.54", 2)
+    c_plan = ["ntp.example.net", "lost1.example.net", "lost2.example.net",
+              "lost3.example.net", "time.example.net", "lost4.example.net",
+              "lost5.example.net", "lost6.example.net"]
+    resend = None
+    for i, name in enumerate(c_plan):
+        t = base(2) + i * 300 * MS     # the resend falls between queries
+        if name.startswith("lost"):
+            port, qid = c.exchange(t, name)
+            if resend is None:
+                resend = (t + 1000 * MS, port, qid, name)
+        else:
+            c.exchange(t, name, latency=30 * MS, addr="203.0.113.%d" % (i + 1))
+    c.query(*resend)
+
+    d = DnsUdpPair(pk, "10.1.0.4", "10.1.0.53", 3)
+    d_names = ["portal.example.edu", "backup.example.net", "wsus.example.com",
+               "ldap.example.org", "proxy.example.net", "smtp.example.com",
+               "imap.example.org", "repo.example.net", "jira.example.com",
+               "grafana.example.org", "kibana.example.net", "www.example.edu"]
+    for i, name in enumerate(d_names):
+        d.exchange(base(3) + i * 2 * step, name, latency=400 * MS,
+                   addr="198.51.100.%d" % (101 + i))
+
+    e = DnsUdpPair(pk, "10.1.0.5", "10.1.0.53", 4)
+    e_names = ["www.xn--mnich-kva.com", "qxvzkwptrmhd.com",
+               "xn--bcher-kva.example", "kjhgfdsazxcvbnm.net",
+               "weather.example.com", "bxqjzrtvplkw.org"]
+    for i, name in enumerate(e_names):
+        e.exchange(base(4) + i * step, name, latency=10 * MS,
+                   addr="203.0.113.%d" % (101 + i),
+                   dup_after=1 * MS if name == "weather.example.com" else None)
+
+    f = Conversation(pk, Host("10.1.0.6"), Host("10.1.0.53"), 50601, DNS_PORT,
+                     base(5))
+    f.handshake()
+    qid = dns_id(5 * 100 + 1)
+    q = dns_query(qid, "secure.example.com")
+    r = dns_response(qid, "secure.example.com", RCODE_REFUSED)
+    f.packet(True, PSH | ACK, dt=50, payload=struct.pack("!H", len(q)) + q)
+    f.packet(False, PSH | ACK, dt=15 * MS, payload=struct.pack("!H", len(r)) + r)
+    f.ack(dt=RTT)
+    f.close()
+
+    pk.sort(key=lambda p: p[0])      # stable: equal times keep their order
+    assert len({t for t, _ in pk}) == len(pk)
+    assert pk[-1][0] < 70 * 1000 * MS
+    return pk
+
+
 SCENARIOS = [
     ("clean.pcap", scen_clean),
     ("retransmissions.pcap", scen_retransmissions),
@@ -546,7 +751,9 @@ def main():
     # Kept out of demo.pcap: its 7 s do not fit a 10 s slot with margin to
     # spare, and demo.pcap's expectations stay those of the first nine.
     write_pcap(outdir / "rtt.pcap", scen_rtt())
-    print("wrote %d files to %s" % (len(SCENARIOS) + 3, outdir))
+    # Not TCP analysis at all: DNS transactions, kept out of demo.pcap too.
+    write_pcap(outdir / "dns.pcap", scen_dns())
+    print("wrote %d files to %s" % (len(SCENARIOS) + 4, outdir))
 
 
 if __name__ == "__main__":

@@ -660,7 +660,7 @@ def t_settings_and_versions():
     doc = demo_json("-o", "packetmancer.weight_retransmission:6", "-o", "packetmancer.language:es")
     st = doc["summary"]["settings"]
     eq((st["weight_retransmission"], st["weight_zero_window"], st["language"], st["detectors"]),
-       (6, 9, "es", ["tcp_health"]), "settings in force")
+       (6, 9, "es", ["tcp_health", "dns_health"]), "settings in force")
     _, ver, _ = plain("--version")
     eq(doc["summary"]["wireshark_version"], re.search(r"\(Wireshark\) (\d+\.\d+\.\d+)", ver).group(1),
        "wireshark_version")
@@ -675,9 +675,9 @@ def t_settings_and_versions():
 
 def t_tcp_health_off():
     doc = demo_json("-o", "packetmancer.tcp_health:off")
-    eq(doc["detectors"], {}, "no TCP detector")
+    eq(list(doc["detectors"]), ["dns_health"], "no TCP detector")
     eq(doc["summary"]["packets_total"], 1900, "summary still counts every packet")
-    eq(doc["summary"]["settings"]["detectors"], [], "detectors in force")
+    eq(doc["summary"]["settings"]["detectors"], ["dns_health"], "detectors in force")
     _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.tcp_health:off",
                    "-z", "packetmancer,report")
     if "TCP health detector turned off." not in out or "  - [" in out:
@@ -725,6 +725,171 @@ def t_rtt_hand():
     refused = {c["flow"]: c for c in demo_json()["detectors"]["tcp_health"]["top_by_severity"]}
     eq(refused["10.0.0.7:40071 <-> 10.0.0.8:80/TCP"]["handshake"], "refused", "refused handshake")
     eq(refused["10.0.0.2:80 <-> 10.0.0.1:40051/TCP"]["handshake"], "mid_stream", "mid-stream handshake")
+
+
+# ------------------------------------------------------------------ DNS
+
+DNS_FIELDS = ["frame.number", "frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+              "tcp.stream", "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to",
+              "dns.qry.name", "dns.retransmission"]
+RCODES = {"0": "NOERROR", "3": "NXDOMAIN", "2": "SERVFAIL", "5": "REFUSED"}
+
+
+def dns_score(p, dga):
+    """SCORING-DNS.md v1 with the defaults, exact, independently of the C code."""
+    q, r, u = p["queries"], p["responses"], max(p["queries"] - p["responses"], 0)
+    s, f, n = (p["rcodes"][k] for k in ("SERVFAIL", "REFUSED", "NXDOMAIN"))
+    lat = p["latency"]
+    p95 = rank_quantile(lat, 0.95) if lat else None
+    slow = len(lat) >= 10 and p95 > 250
+    terms, reasons = Fraction(0), []
+    matters = lambda x, d, w: d >= 5 and x > 0 and w * x >= d
+    if matters(u, q, 100):
+        terms += Fraction(100 * u, q)
+        reasons.append(f"unanswered queries {pct1(u, q)}% ({u} of {q})")
+    for name, x, w in (("SERVFAIL", s, 100), ("REFUSED", f, 50), ("NXDOMAIN", n, 25)):
+        if matters(x, r, w):
+            terms += Fraction(w * x, r)
+            reasons.append(f"{name} {pct1(x, r)}% ({x} of {r})")
+    score = (2 * terms.numerator + terms.denominator) // (2 * terms.denominator)
+    if slow:
+        score += 30
+        reasons.append(f"slow answers p95 {p95:.1f} ms ({len(lat)} answers)")
+    if dga:
+        score += 25 * min(dga, 4)
+        reasons.append(f"DGA-like names ({dga})")
+    if p["punycode"]:
+        score += 5 * min(p["punycode"], 2)
+        reasons.append(f"punycode names ({p['punycode']})")
+    if score >= 100 or (q >= 5 and 100 * u >= 50 * q) or (r >= 5 and 100 * s >= 50 * r):
+        level = "HIGH"
+    elif (score >= 50 or (q >= 5 and u > 0 and 100 * u >= 20 * q) or (r >= 5 and s > 0 and 100 * s >= 10 * r)
+          or slow or dga):
+        level = "MEDIUM"
+    else:
+        level = "LOW" if score >= 1 else "OK"
+    return score, level, reasons
+
+
+def pct1(x, d):
+    return str((Decimal(100 * x) / Decimal(d)).quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+def plain_dns(capture):
+    args = ["-n", "-r", str(capture), "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
+            "-E", "aggregator=\x1f", "-Y", "dns"]
+    for f in DNS_FIELDS:
+        args += ["-e", f]
+    _, out, _ = plain(*args)
+    pairs = {}
+    for line in out.splitlines():
+        v = dict(zip(DNS_FIELDS, line.split("\t")))
+        if "icmp" in v["frame.protocols"].split(":") or not v["dns.flags.response"]:
+            continue
+        last = lambda k: v[k].split("\x1f")[-1] if v[k] else ""
+        src = v["ip.src"].split("\x1f")[-1] or "[" + v["ipv6.src"].split("\x1f")[-1] + "]"
+        dst = v["ip.dst"].split("\x1f")[-1] or "[" + v["ipv6.dst"].split("\x1f")[-1] + "]"
+        response = last("dns.flags.response") in ("1", "True")
+        client, server = (dst, src) if response else (src, dst)
+        key = f"{client} <-> {server}/DNS"
+        p = pairs.setdefault(key, {"queries": 0, "queries_udp": 0, "queries_tcp": 0,
+                                   "retransmitted_queries": 0, "responses": 0,
+                                   "duplicate_responses": 0, "latency": [], "punycode": 0,
+                                   "rcodes": dict.fromkeys(["NOERROR", "NXDOMAIN", "SERVFAIL",
+                                                            "REFUSED", "other"], 0)})
+        retx = last("dns.retransmission") in ("1", "True")
+        name = v["dns.qry.name"].split("\x1f")[0]
+        if not response:
+            p["queries"] += 1
+            p["queries_tcp" if v["tcp.stream"] else "queries_udp"] += 1
+            p["retransmitted_queries"] += retx
+            p["punycode"] += any(l.lower().startswith("xn--") for l in name.split("."))
+        elif retx:
+            p["duplicate_responses"] += 1
+        else:
+            p["responses"] += 1
+            p["rcodes"][RCODES.get(last("dns.flags.rcode"), "other")] += 1
+            if last("dns.time"):
+                p["latency"].append(float(last("dns.time")) * 1000)
+    return pairs
+
+
+def compare_dns_with_plain(capture):
+    want = plain_dns(capture)
+    rc, out, err = pm_json(capture)
+    doc = json.loads(out)
+    dh = doc["detectors"]["dns_health"]
+    got = {p["pair"]: p for p in dh["top_by_severity"]}
+    eq(sorted(got), sorted(want), "DNS pairs")
+    for key, w in want.items():
+        g = got[key]
+        for k in ("queries", "queries_udp", "queries_tcp", "retransmitted_queries", "responses",
+                  "duplicate_responses"):
+            eq(g[k], w[k], f"{key} {k}")
+        eq(g["unanswered"], max(w["queries"] - w["responses"], 0), f"{key} unanswered")
+        eq(g["rcodes"], w["rcodes"], f"{key} rcodes")
+        eq(g["suspicious_names"]["punycode"], w["punycode"], f"{key} punycode")
+        check_rtt(g["latency_ms"], w["latency"], f"{key} latency_ms")
+        score, level, reasons = dns_score(w, g["suspicious_names"]["dga"])
+        eq((g["score"]["value"], g["score"]["level"]), (score, level), f"{key} verdict")
+        if not same_reasons([x.replace("slow answers", "slow RTT") for x in g["reasons"]],
+                            [x.replace("slow answers", "slow RTT") for x in reasons]):
+            raise AssertionError(f"{key} reasons: {g['reasons']!r} vs {reasons!r}")
+    order = sorted(want, key=lambda k: (-dns_score(want[k], got[k]["suspicious_names"]["dga"])[0], k.encode()))
+    eq([p["pair"] for p in dh["top_by_severity"]], order, "DNS severity order")
+
+
+def t_dns_hand():
+    doc = json.loads(pm_json(CAPTURES / "dns.pcap")[1])
+    dh = doc["detectors"]["dns_health"]
+    eq((dh["pairs_total"], dh["pairs_by_level"]), (6, {"HIGH": 1, "MEDIUM": 3, "LOW": 0, "OK": 2}), "pairs")
+    by = {p["pair"]: p for p in dh["top_by_severity"]}
+    # docs/SCORING-DNS.md's worked examples, from the scenarios of
+    # tests/dns-expected.txt.
+    b = by["10.1.0.2 <-> 10.1.0.53/DNS"]
+    eq((b["score"], b["reasons"]), ({"value": 35, "level": "MEDIUM"},
+       ["SERVFAIL 20.0% (2 of 10)", "NXDOMAIN 60.0% (6 of 10)"]), "SERVFAIL/NXDOMAIN pair")
+    eq([n["name"] for n in b["top_names"]["servfail"]],
+       ["broken-dnssec.example.org", "lame-delegation.example.net"], "SERVFAIL names")
+    c = by["10.1.0.3 <-> 10.1.0.54/DNS"]
+    eq((c["score"], c["reasons"], c["queries"], c["retransmitted_queries"], c["unanswered"]),
+       ({"value": 78, "level": "HIGH"}, ["unanswered queries 77.8% (7 of 9)"], 9, 1, 7), "unanswered pair")
+    eq(c["top_names"]["unanswered"][0], {"name": "lost1.example.net", "count": 2}, "most unanswered name")
+    d = by["10.1.0.4 <-> 10.1.0.53/DNS"]
+    eq((d["score"], d["latency_ms"]["samples"]), ({"value": 30, "level": "MEDIUM"}, 12), "slow resolver")
+    if not close(d["latency_ms"]["p95"], 400):
+        raise AssertionError(f"slow p95 {d['latency_ms']['p95']}")
+    e = by["10.1.0.5 <-> 10.1.0.53/DNS"]
+    eq((e["score"], e["suspicious_names"], e["duplicate_responses"], e["reasons"]),
+       ({"value": 85, "level": "MEDIUM"}, {"punycode": 2, "dga": 3}, 1,
+        ["DGA-like names (3)", "punycode names (2)"]), "suspicious names")
+    a = by["10.1.0.1 <-> 10.1.0.53/DNS"]
+    # 20 answers after 10..200 ms: p50 = #9 = 100, p95 = #18 = 190, max 200.
+    eq((a["score"], a["latency_ms"]["samples"], a["latency_ms"]["max"]),
+       ({"value": 0, "level": "OK"}, 20, 200.0), "healthy pair")
+    for key, want in (("p50", 100), ("p95", 190)):
+        if not close(a["latency_ms"][key], want):
+            raise AssertionError(f"healthy {key}: {a['latency_ms'][key]}")
+    f = by["10.1.0.6 <-> 10.1.0.53/DNS"]
+    eq((f["queries_tcp"], f["rcodes"]["REFUSED"], f["score"]), (1, 1, {"value": 0, "level": "OK"}), "TCP REFUSED")
+
+
+def t_dns_options():
+    # A threshold above 400 ms makes the slow resolver healthy; off removes DNS.
+    doc = json.loads(pm_json(CAPTURES / "dns.pcap", "-o", "packetmancer.dns_latency_threshold_ms:500")[1])
+    by = {p["pair"]: p for p in doc["detectors"]["dns_health"]["top_by_severity"]}
+    eq(by["10.1.0.4 <-> 10.1.0.53/DNS"]["score"], {"value": 0, "level": "OK"}, "threshold 500 ms")
+    eq(doc["summary"]["settings"]["dns_latency_threshold_ms"], 500, "setting in force")
+    doc = json.loads(pm_json(CAPTURES / "dns.pcap", "-o", "packetmancer.dns_health:off")[1])
+    eq(("dns_health" in doc["detectors"], doc["summary"]["settings"]["detectors"]),
+       (False, ["tcp_health"]), "DNS detector off")
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "dns.pcap"), "-z", "packetmancer,report")
+    if "--- DNS Health Detector Report ---" not in out or "    Reasons: unanswered queries 77.8% (7 of 9)" not in out:
+        raise AssertionError("DNS section of the report")
+    _, out, _ = pm("-2", "-n", "-r", str(CAPTURES / "dns.pcap"), "-o", "packetmancer.analyze:always",
+                   "-Y", "packetmancer.dns.level == \"HIGH\"", "-T", "fields", "-e", "frame.number")
+    # The HIGH pair (10.1.0.3 <-> 10.1.0.54): 9 queries + 2 answers = 11 frames.
+    eq(len(out.split()), 11, "frames of the HIGH DNS pair")
 
 
 def t_empty_capture():
@@ -887,6 +1052,9 @@ def main():
     check("TCP detector turned off", t_tcp_health_off)
     check("tree: conversations by packets and bytes", t_tree_conversations_view)
     check("RTT percentiles, slow path, refused and unanswered SYNs (by hand)", t_rtt_hand)
+    check("DNS health by hand (dns.pcap)", t_dns_hand)
+    check("DNS options: threshold, detector off, report, fields", t_dns_options)
+    check("DNS vs plain tshark: captures/dns.pcap", lambda: compare_dns_with_plain(CAPTURES / "dns.pcap"))
     check("expert info where conversations reach MEDIUM and HIGH (by hand)", t_expert_hand)
     for two in (False, True):
         check(f"expert info vs plain tshark{' (-2)' if two else ''}: demo.pcap",
@@ -905,6 +1073,12 @@ def main():
     if SHARED.is_dir() and not a.quick:
         for cap in sorted(p for p in SHARED.iterdir() if p.name != "MANIFEST.md"):
             check(f"JSON vs plain tshark: shared/{cap.name}", lambda c=cap: compare_with_plain(c))
+        for cap in ("dns_query_nonexistent.pcapng", "stranded_branchdns.pcapng", "nowebaccess1.pcapng",
+                    "20171220_smb_psexec_add_user.pcap", "suricata_sip-method_sip.pcap",
+                    "suricata_flow-drop-iponly-02.pcap", "suricata_dns-answer-emptydata.pcap",
+                    "punycode-idn.pcap", "bad-dns-traffic.pcap", "sll.pcap", "many_interfaces-1.pcapng",
+                    "pcapng-multi-interface.pcapng", "zeek_dnssec_nsec3.pcap", "http.cap"):
+            check(f"DNS vs plain tshark: shared/{cap}", t_shared(compare_dns_with_plain, cap))
         for cap in ("http.cap", "email-troubles.pcap", "vlan-collisions.pcap", "fix2.pcap",
                     "four_ipv6_http_streams.pcap", "sll.pcap"):
             check(f"per-packet fields vs plain tshark: shared/{cap}", t_shared(per_packet_fields, cap))
