@@ -9,7 +9,14 @@ set -eu
 
 pkgs="tshark wireshark-dev libwireshark-dev libglib2.0-dev libcunit1-dev cmake pkg-config gcc make python3"
 case "${1:-}" in
-    --tests) pkgs="$pkgs wireshark-qt xvfb xauth x11-utils xdotool imagemagick" ;;
+    --tests)
+        # The GUI is wireshark-qt on Debian 12 / Ubuntu 22.04 and plain
+        # "wireshark" on later releases; take whichever this system knows.
+        gui=wireshark-qt
+        if ! apt-cache show wireshark-qt >/dev/null 2>&1 && apt-cache show wireshark >/dev/null 2>&1; then
+            gui=wireshark
+        fi
+        pkgs="$pkgs $gui xvfb xauth x11-utils xdotool imagemagick" ;;
     "") ;;
     *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
