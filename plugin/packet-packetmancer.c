@@ -81,7 +81,7 @@ enum {
     F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
     F_ICMP, F_ICMPV6,
     F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
-    F_COUNT
+    F_DNS, F_COUNT
 };
 static const char *const foreign_names[F_COUNT] = {
     "tcp.stream", "tcp.flags",
@@ -91,7 +91,7 @@ static const char *const foreign_names[F_COUNT] = {
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
     "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt", "icmp", "icmpv6",
     "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
-    "dns.retransmission",
+    "dns.retransmission", "dns",
 };
 static int foreign_hf[F_COUNT];
 static gboolean foreign_ok;
@@ -460,6 +460,10 @@ dns_from_tree(proto_tree *tree, packet_info *pinfo, pm_dns_msg *m)
     GPtrArray *a;
 
     if (!tree || !field_last_uint(tree, foreign_hf[F_DNS_RESPONSE], &response))
+        return FALSE;
+    /* mDNS and LLMNR reuse the dns.* fields under protocols of their own;
+     * only unicast DNS is a resolver's health. */
+    if (!field_present(tree, foreign_hf[F_DNS]))
         return FALSE;
     if (field_present(tree, foreign_hf[F_ICMP]) || field_present(tree, foreign_hf[F_ICMPV6]))
         return FALSE;   /* a DNS message quoted in an ICMP error */
