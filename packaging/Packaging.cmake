@@ -142,8 +142,10 @@ if(PM_DPKG_DEB)
   set(CPACK_DEBIAN_PACKAGE_SECTION "net")
   set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${PM_DEB_DEPENDS}")
-  # tshark or Wireshark is what loads the plugin; either will do.
-  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "tshark | wireshark")
+  # tshark or Wireshark is what loads the plugin; the packetmancer command
+  # runs tshark, and python3 reads the JSON for its --fail-on.
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "tshark, python3")
+  set(CPACK_DEBIAN_PACKAGE_SUGGESTS "wireshark")
   # dpkg-shlibdeps adds libc6, libglib2.0-0, libwsutil..., as Debian's own
   # packages do; our pin above is stricter for libwireshark itself.
   find_program(PM_DPKG_SHLIBDEPS dpkg-shlibdeps)
