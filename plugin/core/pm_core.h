@@ -83,6 +83,13 @@ typedef struct pm_packet {
     float ack_rtt_ms;   /* tcp.analysis.ack_rtt: this ACK timed the other
                            direction's data; < 0 when absent */
     float initial_rtt_ms; /* tcp.analysis.initial_rtt; < 0 when absent */
+    /* Capture artefacts. fingerprint: a hash of IP ID, TCP seq, ack, flags,
+     * window and payload length (0: unknown, no duplicate check). */
+    uint64_t fingerprint;
+    uint32_t dup_ack_num;   /* tcp.analysis.duplicate_ack_num, 0 when none */
+    bool ack_lost;          /* tcp.analysis.ack_lost_segment: ACKed data never seen */
+    bool copy;              /* already known to be a capture duplicate */
+    bool truncated;         /* captured shorter than on the wire (snaplen) */
     pm_endpoint src;
     pm_endpoint dst;
     const struct pm_dns_msg *dns; /* the frame's DNS message, or NULL */
@@ -101,6 +108,8 @@ typedef struct pm_dir_counters {
     uint32_t lost_segments;
     uint32_t resets;
     uint32_t zero_window_probes;
+    uint32_t capture_duplicates;  /* copies made by the capture, not counted above */
+    uint32_t acked_unseen;        /* ACKs for data the capture never saw */
 } pm_dir_counters;
 
 /* How the connection started, as far as the capture shows. */
@@ -140,6 +149,9 @@ typedef struct pm_conv {
     uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
     /* Free for the owner of the table (the stats tree keeps its node id
      * and the level it last showed here); the core never reads them. */
+    uint8_t dup_run[2];       /* real duplicate ACKs in each direction's current run */
+    uint16_t last_events;     /* events counted for the last packet added */
+    bool last_was_copy;       /* ... and whether it was a capture duplicate */
     int32_t user_node;
     uint32_t user_value;
     uint8_t user_extra;
@@ -149,6 +161,7 @@ typedef struct pm_conv {
 typedef struct pm_summary {
     uint64_t packets_total;
     uint64_t bytes_total;
+    uint64_t truncated_frames;    /* frames cut by the snapshot length */
     int64_t first_ts_us;
     int64_t last_ts_us;
 } pm_summary;
@@ -159,6 +172,12 @@ pm_table *pm_table_new(void);
 void pm_table_free(pm_table *t);
 /* Forget every conversation and the summary (a new file, a retap). */
 void pm_table_reset(pm_table *t);
+/* Time window within which a frame repeating an earlier one (same
+ * fingerprint, conversation and direction) is a capture duplicate;
+ * 0 turns the check off. Default 10,000 us. */
+void pm_table_set_dup_window(pm_table *t, int64_t us);
+/* How many frames back a copy is still recognised (whole table). */
+#define PM_DUP_RECENT 65536
 
 /* Account one packet. Returns its conversation (NULL for a non-TCP
  * packet) and, through dir_out when not NULL, the direction it was

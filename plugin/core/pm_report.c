@@ -22,6 +22,8 @@
 
 #include "pm_sketch.h"
 
+typedef unsigned __int128 u128_t;
+
 static int
 cmp_severity(const void *a, const void *b)
 {
@@ -85,6 +87,13 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
         r->verdict = pm_score(p, &r->totals);
         pm_conv_flow(r->conv, r->flow, sizeof r->flow);
         m->per_level[r->verdict.level]++;
+        for (int d = 0; d < 2; d++) {
+            const pm_dir_counters *c = &r->conv->dir[d];
+
+            m->capture_duplicates += c->capture_duplicates;
+            m->tcp_frames += c->packets + c->capture_duplicates;
+            m->capture_gaps += (uint64_t)c->lost_segments + c->acked_unseen;
+        }
     }
     qsort(m->rows, m->n, sizeof *m->rows, cmp_severity);
     for (size_t i = 0; i < m->n; i++)
@@ -154,6 +163,34 @@ pm_sanitize_terminal(const char *s)
     }
     g_free(valid);
     return g_string_free(out, FALSE);
+}
+
+void
+pm_capture_verdict(const pm_model *m, pm_lang lang, GString *out)
+{
+    bool es = lang == PM_LANG_ES;
+    size_t start = out->len;
+    unsigned long long dups = m->capture_duplicates, gaps = m->capture_gaps;
+    unsigned long long cut = m->summary.truncated_frames;
+
+    /* 45%: every frame copied once gives 50%; allow for what the copy
+     * missed. */
+    if (dups && (u128_t)dups * 100 >= (u128_t)m->tcp_frames * 45)
+        g_string_append(out, es ? "la captura duplic\xc3\xb3 (casi) todos los paquetes: conteos corregidos"
+                                : "capture duplicated (almost) every packet: counts corrected");
+    else if (dups)
+        g_string_append_printf(out, es ? "%llu duplicados de captura ignorados"
+                                       : "%llu capture duplicates ignored", dups);
+    if (gaps)
+        g_string_append_printf(out, es ? "%sla captura no vio %llu segmentos: no cuentan contra la red"
+                                       : "%sthe capture missed %llu segments: not counted against the network",
+                               out->len > start ? "; " : "", gaps);
+    if (cut)
+        g_string_append_printf(out, es ? "%s%llu tramas recortadas por el snaplen"
+                                       : "%s%llu frames cut by the snapshot length",
+                               out->len > start ? "; " : "", cut);
+    if (out->len == start)
+        g_string_append(out, es ? "sin artefactos de captura" : "no capture artefacts seen");
 }
 
 void
@@ -477,6 +514,13 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
     } else
         g_string_append(out, "n/a");
     g_string_append(out, " | Schema: " PM_SCHEMA "\n");
+    /* Only when the capture itself has something to confess: a clean one
+     * keeps the original tool's layout. */
+    if (m->capture_duplicates || m->capture_gaps || m->summary.truncated_frames) {
+        g_string_append(out, o->lang == PM_LANG_ES ? "Captura: " : "Capture: ");
+        pm_capture_verdict(m, o->lang, out);
+        g_string_append_c(out, '\n');
+    }
 
     if (o->no_tcp_health) {
         g_string_append(out, tx[T_DISABLED]);
@@ -586,6 +630,9 @@ json_dir(json_dumper *d, const char *name, const pm_conv *conv, int dir)
     json_uint(d, "lost_segments", c->lost_segments);
     json_uint(d, "resets", c->resets);
     json_uint(d, "zero_window_probes", c->zero_window_probes);
+    json_uint(d, "capture_duplicates", c->capture_duplicates);
+    json_uint(d, "acked_unseen", c->acked_unseen);
+    json_uint(d, "capture_gaps", (uint64_t)c->lost_segments + c->acked_unseen);
     json_rtt(d, conv, dir);
     json_dumper_end_object(d);
 }
@@ -746,6 +793,27 @@ json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
         json_dumper_value_string(d, "dns_health");
     json_dumper_end_array(d);
     json_dumper_end_object(d);
+}
+
+static void
+json_capture_quality(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+{
+    GString *v = g_string_new(NULL);
+    char share[G_ASCII_DTOSTR_BUF_SIZE];
+
+    json_dumper_set_member_name(d, "capture_quality");
+    json_dumper_begin_object(d);
+    json_uint(d, "duplicates", m->capture_duplicates);
+    json_dumper_set_member_name(d, "duplicate_share");
+    json_dumper_value_anyf(d, "%s", g_ascii_formatd(share, sizeof share, "%.4f",
+                           m->tcp_frames ? (double)m->capture_duplicates / (double)m->tcp_frames : 0.0));
+    json_uint(d, "gaps", m->capture_gaps);
+    json_uint(d, "truncated_frames", m->summary.truncated_frames);
+    pm_capture_verdict(m, o->lang, v);
+    json_dumper_set_member_name(d, "verdict");
+    json_dumper_value_string(d, v->str);
+    json_dumper_end_object(d);
+    g_string_free(v, TRUE);
 }
 
 static void
@@ -918,6 +986,7 @@ pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
     json_string_or_null(&d, "wireshark_version", o->wireshark_version);
     json_string_or_null(&d, "plugin_version", o->plugin_version);
     json_settings(&d, m, o);
+    json_capture_quality(&d, m, o);
     json_dumper_end_object(&d);
 
     json_dumper_set_member_name(&d, "detectors");

@@ -44,6 +44,8 @@ typedef struct pm_model {
     pm_row **by_packets;      /* same rows, most packets first */
     pm_row **by_bytes;        /* same rows, most bytes first */
     uint64_t per_level[4];    /* conversations per pm_level */
+    /* Capture quality, over every conversation. */
+    uint64_t capture_duplicates, tcp_frames, capture_gaps;
     /* DNS health, when the detector ran (pm_model_add_dns). */
     bool has_dns;
     size_t dns_n;
@@ -75,6 +77,10 @@ void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);
 /* Appends the JSON document (pretty-printed, newline-terminated). Returns
  * false if the writer reported an internal inconsistency. */
 bool pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out);
+
+/* One line on the capture itself ("capture duplicated every packet:
+ * counts corrected; ..."), in the report's language. */
+void pm_capture_verdict(const pm_model *m, pm_lang lang, GString *out);
 
 /* The display filter that shows a conversation in Wireshark, or with
  * events=true only its packets that carry a counted event. */

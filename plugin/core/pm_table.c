@@ -26,13 +26,83 @@
 
 #define PM_BLOCK 256
 
+/* The frames most recently seen, to recognise capture duplicates: a FIFO
+ * of PM_DUP_RECENT entries (32 bytes each, 2 MiB per table at most,
+ * allocated as it fills) indexed by a hash of (stream, direction,
+ * fingerprint). Copies made by a SPAN port or a merged capture sit next to
+ * their original; a capture appended to itself (ftp-crack.pcap) puts
+ * them a whole file apart, which this catches up to 65,536 frames. */
+typedef struct dup_entry {
+    uint64_t fingerprint;
+    int64_t ts_us;
+    uint32_t stream;
+    uint8_t dir;
+    bool used;
+} dup_entry;
+
 struct pm_table {
     GHashTable *by_stream;   /* stream number -> pm_conv* (borrowed) */
     GPtrArray *order;        /* pm_conv* in first-seen order (borrowed) */
     GPtrArray *blocks;       /* pm_conv[PM_BLOCK] arrays (owned) */
     size_t used_in_block;    /* slots taken in the last block */
     pm_summary summary;
+    int64_t dup_window_us;
+    GHashTable *recent;      /* dup_entry* -> same (borrowed from ring) */
+    dup_entry *ring;         /* PM_DUP_RECENT entries, oldest overwritten */
+    size_t ring_next, ring_len;
 };
+
+static guint
+dup_hash(gconstpointer k)
+{
+    const dup_entry *e = k;
+
+    return (guint)(e->fingerprint ^ (e->fingerprint >> 32) ^ (e->stream * 2654435761u) ^ e->dir);
+}
+
+static gboolean
+dup_equal(gconstpointer a, gconstpointer b)
+{
+    const dup_entry *x = a, *y = b;
+
+    return x->fingerprint == y->fingerprint && x->stream == y->stream && x->dir == y->dir;
+}
+
+void
+pm_table_set_dup_window(pm_table *t, int64_t us)
+{
+    t->dup_window_us = us;
+}
+
+/* Is p a copy of a recent frame of the same stream and direction, close
+ * enough in time? Otherwise remember it. */
+static bool
+capture_duplicate(pm_table *t, const pm_packet *p, int dir)
+{
+    dup_entry key = { p->fingerprint, p->ts_us, p->stream, (uint8_t)dir, true };
+    dup_entry *hit, *slot;
+
+    if (!p->fingerprint || t->dup_window_us <= 0)
+        return false;
+    hit = g_hash_table_lookup(t->recent, &key);
+    if (hit) {
+        int64_t d = p->ts_us - hit->ts_us;
+
+        if (d <= t->dup_window_us && d >= -t->dup_window_us)
+            return true;
+        g_hash_table_remove(t->recent, hit);
+        hit->used = false;
+    }
+    if (!t->ring)
+        t->ring = g_new0(dup_entry, PM_DUP_RECENT);
+    slot = &t->ring[t->ring_next];
+    if (slot->used)
+        g_hash_table_remove(t->recent, slot);
+    *slot = key;
+    g_hash_table_insert(t->recent, slot, slot);
+    t->ring_next = (t->ring_next + 1) % PM_DUP_RECENT;
+    return false;
+}
 
 uint16_t
 pm_events_from_analysis(const pm_analysis_flags *f)
@@ -71,6 +141,8 @@ pm_table_new(void)
     t->order = g_ptr_array_new();
     t->blocks = g_ptr_array_new_with_free_func(g_free);
     t->used_in_block = PM_BLOCK;
+    t->dup_window_us = 10000;
+    t->recent = g_hash_table_new(dup_hash, dup_equal);
     return t;
 }
 
@@ -94,6 +166,10 @@ pm_table_reset(pm_table *t)
     g_ptr_array_set_size(t->blocks, 0);
     t->used_in_block = PM_BLOCK;
     memset(&t->summary, 0, sizeof t->summary);
+    g_hash_table_remove_all(t->recent);
+    g_free(t->ring);
+    t->ring = NULL;
+    t->ring_next = 0;
 }
 
 void
@@ -102,6 +178,8 @@ pm_table_free(pm_table *t)
     if (!t)
         return;
     free_sketches(t);
+    g_hash_table_destroy(t->recent);
+    g_free(t->ring);
     g_hash_table_destroy(t->by_stream);
     g_ptr_array_free(t->order, TRUE);
     g_ptr_array_free(t->blocks, TRUE);
@@ -150,6 +228,27 @@ keep_evidence(pm_conv *c, const pm_packet *p)
     }
 }
 
+/* A duplicate-ACK event is the third real duplicate ACK of a run.
+ * Wireshark numbers every duplicate ACK of a run from 1, copies made by
+ * the capture included, so with copies its #3 may be only the second real
+ * one: count the real ones since the run's #1. On a capture without
+ * copies this is exactly "duplicate_ack_num == 3". */
+static uint16_t
+dup_ack_event(pm_conv *c, int dir, const pm_packet *p, bool copy)
+{
+    uint8_t *run = &c->dup_run[dir];
+
+    if (!p->dup_ack_num)               /* the record says only the event */
+        return copy ? 0 : (p->events & PM_EV_DUP_ACK);
+    if (p->dup_ack_num == 1)
+        *run = 0;                      /* a run starts, maybe with a copy */
+    if (copy)
+        return 0;
+    if (*run < UINT8_MAX)
+        (*run)++;
+    return *run == 3 ? PM_EV_DUP_ACK : 0;
+}
+
 static void
 count(pm_dir_counters *d, const pm_packet *p)
 {
@@ -159,7 +258,7 @@ count(pm_dir_counters *d, const pm_packet *p)
     if (p->events & PM_EV_SPURIOUS)       d->spurious_retransmissions++;
     if (p->events & PM_EV_OUT_OF_ORDER)   d->out_of_order++;
     if (p->events & PM_EV_ZERO_WINDOW)    d->zero_window_events++;
-    if (p->events & PM_EV_DUP_ACK)        d->duplicate_ack_events++;
+    if (p->events & PM_EV_DUP_ACK)        d->duplicate_ack_events++; /* see dup_ack_event() */
     if (p->events & PM_EV_LOST_SEGMENT)   d->lost_segments++;
     if (p->events & PM_EV_RESET)          d->resets++;
     if (p->events & PM_EV_ZW_PROBE)       d->zero_window_probes++;
@@ -243,6 +342,8 @@ summary_add(pm_summary *s, const pm_packet *p)
         s->first_ts_us = p->ts_us;
     if (s->packets_total == 0 || p->ts_us > s->last_ts_us)
         s->last_ts_us = p->ts_us;
+    if (p->truncated)
+        s->truncated_frames++;
     s->packets_total++;
     s->bytes_total += p->length;
 }
@@ -291,9 +392,28 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
     }
 
     dir = endpoint_equal(&p->src, &c->client) ? PM_C2S : PM_S2C;
-    count(&c->dir[dir], p);
-    if (p->events)
-        keep_evidence(c, p);
+    if (dir_out)
+        *dir_out = dir;
+    if (p->copy || capture_duplicate(t, p, dir)) {
+        /* A copy is not traffic: none of its flags, bytes or RTTs count. */
+        c->dir[dir].capture_duplicates++;
+        dup_ack_event(c, dir, p, true);
+        c->last_events = 0;
+        c->last_was_copy = true;
+        return c;
+    }
+    {
+        pm_packet q = *p;
+
+        q.events = (uint16_t)((p->events & ~PM_EV_DUP_ACK) | dup_ack_event(c, dir, p, false));
+        count(&c->dir[dir], &q);
+        if (p->ack_lost)
+            c->dir[dir].acked_unseen++;
+        c->last_events = q.events;
+        c->last_was_copy = false;
+        if (q.events)
+            keep_evidence(c, &q);
+    }
     track_handshake(c, p, dir);
     if (p->ack_rtt_ms >= 0)
         add_rtt(c, dir, p->ack_rtt_ms);
@@ -304,8 +424,6 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
     if (p->ts_us < c->first_ts_us)
         c->first_ts_us = p->ts_us;
     c->last_frame = p->frame;
-    if (dir_out)
-        *dir_out = dir;
     return c;
 }
 

@@ -1236,6 +1236,108 @@ test_model_empty(void)
     pm_table_free(t);
 }
 
+/* Capture duplicates: same fingerprint, stream and direction within the
+ * window (10 ms by default) is a copy: counted apart, nothing else. */
+static void
+test_capture_duplicates(void)
+{
+    pm_table *t = pm_table_new();
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    pm_packet p;
+    pm_conv *v;
+
+    /* A data segment, its copy at the same time, the same bytes 20 ms
+     * later (outside the window: a real retransmission would look so). */
+    p = mkpkt(1, 1, c, s, PM_TCP_ACK, 0, 100, 0);
+    p.fingerprint = 111;
+    pm_table_add(t, &p, NULL);
+    p = mkpkt(2, 1, c, s, PM_TCP_ACK, PM_EV_RETRANSMISSION, 100, 0);
+    p.fingerprint = 111;
+    v = pm_table_add(t, &p, NULL);
+    CU_ASSERT_TRUE(v->last_was_copy);
+    CU_ASSERT_EQUAL(v->last_events, 0);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].capture_duplicates, 1);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].packets, 1);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].bytes, 100);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].retransmissions, 0);
+    CU_ASSERT_EQUAL(v->last_frame, 1);
+    p = mkpkt(3, 1, c, s, PM_TCP_ACK, PM_EV_RETRANSMISSION, 100, 20000);
+    p.fingerprint = 111;
+    v = pm_table_add(t, &p, NULL);
+    CU_ASSERT_FALSE(v->last_was_copy);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].retransmissions, 1);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].packets, 2);
+    /* The same fingerprint in the other direction is not a copy. */
+    p = mkpkt(4, 1, s, c, PM_TCP_ACK, 0, 60, 20000);
+    p.fingerprint = 111;
+    v = pm_table_add(t, &p, NULL);
+    CU_ASSERT_FALSE(v->last_was_copy);
+    /* A record already marked as a copy (later passes) is one. */
+    p = mkpkt(5, 1, s, c, PM_TCP_ACK, PM_EV_ZERO_WINDOW, 60, 30000);
+    p.copy = true;
+    v = pm_table_add(t, &p, NULL);
+    CU_ASSERT_EQUAL(v->dir[PM_S2C].capture_duplicates, 1);
+    CU_ASSERT_EQUAL(v->dir[PM_S2C].zero_window_events, 0);
+    pm_table_free(t);
+
+    /* Window 0: no check at all. */
+    t = pm_table_new();
+    pm_table_set_dup_window(t, 0);
+    for (uint32_t f = 1; f <= 2; f++) {
+        p = mkpkt(f, 1, c, s, PM_TCP_ACK, 0, 100, 0);
+        p.fingerprint = 222;
+        v = pm_table_add(t, &p, NULL);
+    }
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].capture_duplicates, 0);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].packets, 2);
+    pm_table_free(t);
+}
+
+/* Duplicate ACKs with their copies: Wireshark numbers the copies too
+ * (#1 real, #2 copy, #3 real, #4 copy, #5 real); the event is the third
+ * real one, at #5, not at #3. Without copies it is #3, as the contract
+ * says. */
+static void
+test_dup_ack_runs(void)
+{
+    pm_table *t = pm_table_new();
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    pm_packet p;
+    pm_conv *v = NULL;
+
+    for (uint32_t n = 1; n <= 5; n++) {
+        bool copy = n % 2 == 0;
+
+        /* a copy at the time of its original: 0, 0, 100, 100, 200 ms */
+        p = mkpkt(n, 1, c, s, PM_TCP_ACK, n == 3 ? PM_EV_DUP_ACK : 0, 60,
+                  (int64_t)((n + 1) / 2 - 1) * 100 * 1000);
+        p.fingerprint = copy ? 1000 + n - 1 : 1000 + n; /* a copy repeats the frame before */
+        p.dup_ack_num = n;
+        v = pm_table_add(t, &p, NULL);
+        if (n == 3)
+            CU_ASSERT_EQUAL(v->last_events & PM_EV_DUP_ACK, 0);
+    }
+    CU_ASSERT_EQUAL(v->last_events & PM_EV_DUP_ACK, PM_EV_DUP_ACK);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].duplicate_ack_events, 1);
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].capture_duplicates, 2);
+    CU_ASSERT_EQUAL(v->evidence[4][0], 5);
+    pm_table_free(t);
+
+    /* No copies: #1, #2, #3 (event), #4, #5; a new run #1..#3 -> 2 events. */
+    t = pm_table_new();
+    for (uint32_t n = 1; n <= 8; n++) {
+        uint32_t num = n <= 5 ? n : n - 5;
+
+        p = mkpkt(n, 1, c, s, PM_TCP_ACK, 0, 60, (int64_t)n * 100 * 1000);
+        p.fingerprint = 2000 + n;
+        p.dup_ack_num = num;
+        v = pm_table_add(t, &p, NULL);
+        CU_ASSERT_EQUAL(!!(v->last_events & PM_EV_DUP_ACK), num == 3);
+    }
+    CU_ASSERT_EQUAL(v->dir[PM_C2S].duplicate_ack_events, 2);
+    pm_table_free(t);
+}
+
 /* ============================================ connection signals (RTT) */
 
 /* Feeds one packet with explicit flags, RTT values and time. */
@@ -2162,6 +2264,8 @@ main(void)
         { "reset", test_table_reset },
         { "10,000 streams", test_table_many_streams },
         { "stream 0", test_table_stream_zero },
+        { "capture duplicates", test_capture_duplicates },
+        { "duplicate-ACK runs with copies", test_dup_ack_runs },
         { "handshake outcomes", test_handshake_outcomes },
         { "RTT routing and iRTT", test_rtt_routing },
         { "connection signal scores", test_signal_scores },
