@@ -79,6 +79,7 @@ static expert_field ei_pm_high = EI_INIT;
 enum {
     F_TCP_STREAM, F_TCP_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
     F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
+    F_IP_ID, F_TCP_SEQ, F_TCP_ACK, F_TCP_WIN, F_TCP_LEN, F_ACK_LOST,
     F_ICMP, F_ICMPV6,
     F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
     F_DNS, F_COUNT
@@ -89,7 +90,9 @@ static const char *const foreign_names[F_COUNT] = {
     "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
-    "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt", "icmp", "icmpv6",
+    "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt",
+    "ip.id", "tcp.seq", "tcp.ack", "tcp.window_size_value", "tcp.len",
+    "tcp.analysis.ack_lost_segment", "icmp", "icmpv6",
     "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
     "dns.retransmission", "dns",
 };
@@ -115,6 +118,8 @@ typedef struct pm_frame {
     float ack_rtt_ms;
     float initial_rtt_ms;
     guint8 raised_to;   /* PM_LEVEL_MEDIUM/HIGH if this frame raised the level */
+    guint8 copy : 1;    /* a capture duplicate (events then are none) */
+    guint8 ack_lost : 1;
 } pm_frame;
 
 /* Expert texts of the frames that raised a conversation's level (a few per
@@ -215,7 +220,29 @@ record_common(packet_info *pinfo, pm_packet *rec)
     rec->frame = pinfo->num;
     rec->stream = PM_STREAM_NONE;
     rec->length = pinfo->fd->pkt_len;
+    rec->truncated = pinfo->fd->cap_len < pinfo->fd->pkt_len;
     rec->ts_us = (gint64)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+}
+
+/* What makes a frame the same frame to a capture: IP ID (IPv4), TCP
+ * sequence and acknowledgment numbers, flags, window and payload length
+ * (FNV-1a; never 0, which means "unknown"). */
+static guint64
+fingerprint(proto_tree *tree, guint32 flags)
+{
+    const int fields[] = { F_IP_ID, F_TCP_SEQ, F_TCP_ACK, F_TCP_WIN, F_TCP_LEN };
+    guint64 h = 14695981039346656037ull;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+        guint32 v = 0xffffffffu;   /* absent (IPv6 has no IP ID) */
+
+        field_last_uint(tree, foreign_hf[fields[i]], &v);
+        for (int b = 0; b < 4; b++)
+            h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+    }
+    for (int b = 0; b < 2; b++)
+        h = (h ^ ((flags >> (8 * b)) & 0xff)) * 1099511628211ull;
+    return h ? h : 1;
 }
 
 /* First pass: the frame's TCP facts from the primed fields. Returns FALSE
@@ -255,6 +282,9 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
     rec->events = pm_events_from_analysis(&f);
     rec->ack_rtt_ms = field_last_ms(tree, foreign_hf[F_ACK_RTT]);
     rec->initial_rtt_ms = field_last_ms(tree, foreign_hf[F_INITIAL_RTT]);
+    rec->dup_ack_num = f.duplicate_ack_num;
+    rec->ack_lost = field_present(tree, foreign_hf[F_ACK_LOST]);
+    rec->fingerprint = fingerprint(tree, flags);
     return TRUE;
 }
 
@@ -427,6 +457,15 @@ add_expert(packet_info *pinfo, proto_item *ti, const pm_frame *fr)
 }
 
 /* ---------------------------------------------------------------- DNS */
+
+pm_table *
+pm_glue_table_new(void)
+{
+    pm_table *t = pm_table_new();
+
+    pm_table_set_dup_window(t, (gint64)pm_pref.dup_window_ms * 1000);
+    return t;
+}
 
 void
 pm_glue_dns_params(pm_dns_params *out)
@@ -644,6 +683,16 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             fr->ack_rtt_ms = rec->ack_rtt_ms;
             fr->initial_rtt_ms = rec->initial_rtt_ms;
             fr->raised_to = note_raise(c, pinfo->num);
+            /* What the table counted, not what Wireshark flagged: copies
+             * and the duplicate ACKs they shift are left out. Later passes
+             * and the taps replay that verdict. */
+            fr->events = c->last_events;
+            fr->copy = c->last_was_copy;
+            fr->ack_lost = rec->ack_lost;
+            rec->events = fr->events;
+            rec->copy = fr->copy;
+            rec->fingerprint = 0;
+            rec->dup_ack_num = 0;
             p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0, fr);
         }
     } else if (fr) {
@@ -658,6 +707,8 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             rec->tcp_flags = fr->tcp_flags;
             rec->ack_rtt_ms = fr->ack_rtt_ms;
             rec->initial_rtt_ms = fr->initial_rtt_ms;
+            rec->copy = fr->copy;
+            rec->ack_lost = fr->ack_lost;
         }
     }
 
@@ -720,7 +771,7 @@ start_analyzing(void)
 static void
 pm_init(void)
 {
-    file_table = pm_table_new();
+    file_table = pm_glue_table_new();
     file_dns = pm_dns_table_new();
     hinted = FALSE;
     if (pm_pref.analyze == PM_ANALYZE_ALWAYS || have_tap_listener(pm_tap_id) ||
@@ -866,6 +917,10 @@ proto_register_packetmancer(void)
         { "reason_dup_ack", "Duplicate-ACK reason from", "Duplicate-ACK events needed to name them as a reason", &s->reason_dup_ack },
         { "cap_retransmissions", "Cap: retransmissions for HIGH", "Without a zero window, HIGH needs at least this many retransmissions", &s->cap_retx },
         { "cap_score", "Cap: score", "Score of a HIGH conversation lowered to MEDIUM by the cap, at most", &s->cap_score },
+        { "dup_window_ms", "Capture duplicates: time window (ms)",
+          "A frame repeating an earlier one of its conversation and direction (IP ID, seq, ack, "
+          "flags, window, length) within this many ms is a copy made by the capture and is not "
+          "counted; 0 turns the check off", &pm_pref.dup_window_ms },
         { "weight_refused", "Weight of a refused connection", "Score points when the SYN was answered by a RST", &s->w_refused },
         { "weight_no_answer", "Weight of an unanswered SYN", "Score points when nothing answered the SYN", &s->w_no_answer },
         { "weight_slow_rtt", "Weight of a slow RTT", "Score points when a direction's RTT p95 is above the slow threshold", &s->w_slow_rtt },
@@ -895,6 +950,7 @@ proto_register_packetmancer(void)
     pm_pref.lang = PM_LANG_EN;
     pm_pref.analyze = PM_ANALYZE_AUTO;
     pm_pref.tcp_health = PM_ON;
+    pm_pref.dup_window_ms = 10;
     pm_pref.dns_health = PM_ON;
     pm_dns_params_default(&pm_pref.dns);
     pm_pref.json_output = "";

@@ -29,6 +29,7 @@ typedef struct pm_prefs {
     gint dns_health;          /* PM_ON / PM_OFF */
     pm_dns_params dns;
     const char *json_output;  /* JSON document to this file, not stdout */
+    guint dup_window_ms;      /* capture duplicates: repeats within this */
 } pm_prefs;
 
 extern pm_prefs pm_pref;
@@ -47,6 +48,9 @@ void pm_tap_started(void);
 /* The capture file being read, as given on tshark's command line, or NULL
  * when it cannot be known (the GUI). */
 const char *pm_capture_file(void);
+
+/* A new conversation table with the preferences in force. */
+pm_table *pm_glue_table_new(void);
 
 /* The DNS scoring preferences in force. */
 void pm_glue_dns_params(pm_dns_params *out);

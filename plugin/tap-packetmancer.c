@@ -246,7 +246,7 @@ start_output(const char *opt_arg, out_kind kind)
     }
     tap = g_new0(pm_tap, 1);
     tap->kind = kind;
-    tap->table = pm_table_new();
+    tap->table = pm_glue_table_new();
     tap->dns = pm_dns_table_new();
     err = register_tap_listener("packetmancer", tap, filter, TL_REQUIRES_NOTHING,
                                 tap_reset, tap_packet, tap_draw, tap_finish);
@@ -347,7 +347,7 @@ st_init(stats_tree *st)
 
     if (!st_tables)
         st_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
-    s->table = pm_table_new();
+    s->table = pm_glue_table_new();
     s->node_levels = stats_tree_create_node(st, st_levels, 0, STAT_DT_INT, TRUE);
     for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
         stats_tree_create_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels,
