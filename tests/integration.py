@@ -173,11 +173,15 @@ FIELDS = ["frame.number", "frame.len", "frame.time_epoch", "frame.protocols", "t
           "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
           "tcp.analysis.zero_window", "tcp.analysis.duplicate_ack_num",
           "tcp.analysis.lost_segment", "tcp.analysis.zero_window_probe",
-          "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt"]
+          "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt",
+          "ip.id", "tcp.seq", "tcp.ack", "tcp.window_size_value", "tcp.len",
+          "tcp.analysis.ack_lost_segment", "frame.cap_len"]
 
 COUNTERS = ["packets", "bytes", "retransmissions", "spurious_retransmissions", "out_of_order",
             "zero_window_events", "duplicate_ack_events", "lost_segments", "resets",
-            "zero_window_probes"]
+            "zero_window_probes", "capture_duplicates", "acked_unseen", "capture_gaps"]
+DUP_WINDOW_US = 10000     # the plugin's default duplicate window
+DUP_RECENT = 65536
 
 
 def endpoint(ip4, ip6, port):
@@ -203,8 +207,10 @@ def plain_frames(capture, two_pass=False):
 def expected_from_plain(frames):
     """Per-conversation counters, per-frame running verdicts, and the
     summary, following SCORING.md from plain tshark's fields."""
+    from collections import OrderedDict
     convs = {}
     per_frame = {}
+    recent = OrderedDict()   # (stream, direction, signature) -> time (us)
     for v in frames:
         if not v.get("tcp.stream") or "icmp" in v["frame.protocols"].split(":"):
             continue
@@ -229,6 +235,30 @@ def expected_from_plain(frames):
             c["syn"] = True
         to_server = src == c["client"]
         d = c["c2s"] if to_server else c["s2c"]
+        dname = "c2s" if to_server else "s2c"
+        # Capture duplicates: the same IP ID, seq, ack, flags, window and
+        # length in the same stream and direction within 10 ms.
+        sig = (stream, dname, v["ip.id"], v["tcp.seq"], v["tcp.ack"], flags,
+               v["tcp.window_size_value"], v["tcp.len"])
+        dupnum = int(v["tcp.analysis.duplicate_ack_num"] or 0)
+        run = c.setdefault("run", {"c2s": 0, "s2c": 0})
+        t_us = us(v)
+        copy = sig in recent and abs(t_us - recent[sig]) <= DUP_WINDOW_US
+        if not copy:
+            recent.pop(sig, None)
+            recent[sig] = t_us
+            if len(recent) > DUP_RECENT:
+                recent.popitem(last=False)
+        if dupnum == 1:
+            run[dname] = 0
+        if copy:
+            d["capture_duplicates"] += 1
+            score, level, reasons = score_level(*totals(c))
+            per_frame[int(v["frame.number"])] = (stream, score, level, [], reasons,
+                                                 f"{c['client']} <-> {c['server']}/TCP")
+            continue
+        if v["tcp.analysis.ack_lost_segment"]:
+            d["acked_unseen"] += 1
         # Handshake: the client's SYN, then the server's first word.
         if syn_only and to_server:
             c["hs"].add("syn")
@@ -259,9 +289,12 @@ def expected_from_plain(frames):
         if v["tcp.analysis.zero_window"]:
             d["zero_window_events"] += 1
             events.append("zero window")
-        if v["tcp.analysis.duplicate_ack_num"] == "3":
-            d["duplicate_ack_events"] += 1
-            events.append("duplicate ACK event")
+        # The third real duplicate ACK of a run (copies do not count).
+        if dupnum:
+            run[dname] += 1
+            if run[dname] == 3:
+                d["duplicate_ack_events"] += 1
+                events.append("duplicate ACK event")
         if v["tcp.analysis.lost_segment"]:
             d["lost_segments"] += 1
             events.append("lost segment (not captured)")
@@ -277,6 +310,8 @@ def expected_from_plain(frames):
         flow = f"{c['client']} <-> {c['server']}/TCP"
         per_frame[int(v["frame.number"])] = (stream, score, level, events, reasons, flow)
     for c in convs.values():
+        for d in ("c2s", "s2c"):
+            c[d]["capture_gaps"] = c[d]["lost_segments"] + c[d]["acked_unseen"]
         c["flow"] = f"{c['client']} <-> {c['server']}/TCP"
         c["score"], c["level"], c["reasons"] = score_level(*totals(c))
     return convs, per_frame
@@ -905,6 +940,92 @@ def t_dns_options():
     eq(len(out.split()), 11, "frames of the HIGH DNS pair")
 
 
+def t_capture_duplicates():
+    """Copies made by the capture: the verdicts of the originals, by hand."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        t = Path(tmp)
+        run(["mergecap", "-w", str(t / "same.pcap"), str(CAPTURES / "clean.pcap"),
+             str(CAPTURES / "clean.pcap")], check_rc=0)
+        run(["editcap", "-t", "0.000005", str(CAPTURES / "clean.pcap"), str(t / "late5us.pcap")], check_rc=0)
+        run(["mergecap", "-w", str(t / "late.pcap"), str(CAPTURES / "clean.pcap"), str(t / "late5us.pcap")],
+            check_rc=0)
+        run(["mergecap", "-w", str(t / "retx.pcap"), str(CAPTURES / "retransmissions.pcap"),
+             str(CAPTURES / "retransmissions.pcap")], check_rc=0)
+        plain("-r", str(CAPTURES / "dupacks.pcap"), "-Y", "tcp.len==0", "-w", str(t / "acks.pcap"), check_rc=0)
+        run(["mergecap", "-w", str(t / "dupacks2.pcap"), str(CAPTURES / "dupacks.pcap"), str(t / "acks.pcap")],
+            check_rc=0)
+        for f in t.iterdir():
+            os.chmod(f, 0o644)
+
+        def verdicts(name, *extra):
+            doc = json.loads(pm_json(t / name, *extra)[1])
+            return doc, {c["flow"]: c for c in doc["detectors"]["tcp_health"]["top_by_severity"]}
+
+        flow = "10.0.0.1:40001 <-> 10.0.0.2:80/TCP"
+        for name in ("same.pcap", "late.pcap"):
+            doc, by = verdicts(name)
+            c = by[flow]
+            # Every frame twice (at once, or 5 us later): still the clean
+            # transfer, 10 + 12 packets, each copied once.
+            eq((c["score"]["value"], c["score"]["level"], c["reasons"]), HAND[flow], f"{name} verdict")
+            eq((c["c2s"]["packets"], c["s2c"]["packets"], c["c2s"]["capture_duplicates"],
+                c["s2c"]["capture_duplicates"]), (10, 12, 10, 12), f"{name} counts")
+            eq(doc["summary"]["capture_quality"], {
+                "duplicates": 22, "duplicate_share": 0.5, "gaps": 0, "truncated_frames": 0,
+                "verdict": "capture duplicated (almost) every packet: counts corrected"}, f"{name} quality")
+        _, out, _ = pm("-q", "-r", str(t / "same.pcap"), "-z", "packetmancer,report")
+        if "Capture: capture duplicated (almost) every packet: counts corrected" not in out.splitlines():
+            raise AssertionError("no capture line in the report")
+        # The check turned off: the copies are Wireshark's retransmissions again.
+        doc, by = verdicts("same.pcap", "-o", "packetmancer.dup_window_ms:0")
+        eq(by[flow]["c2s"]["capture_duplicates"] + by[flow]["s2c"]["capture_duplicates"], 0, "check off")
+        if by[flow]["score"]["level"] == "OK":
+            raise AssertionError("with the check off the copies should look like retransmissions")
+        # The genuine retransmissions (same seq, new IP ID, 200 ms later)
+        # still count: 6, score 72, MEDIUM, and 40 copies are set aside.
+        doc, by = verdicts("retx.pcap")
+        c = by["10.0.0.1:40002 <-> 10.0.0.2:80/TCP"]
+        eq((c["score"]["value"], c["score"]["level"], c["reasons"]),
+           HAND["10.0.0.1:40002 <-> 10.0.0.2:80/TCP"], "duplicated lossy transfer")
+        eq((c["s2c"]["retransmissions"], c["c2s"]["capture_duplicates"] + c["s2c"]["capture_duplicates"]),
+           (6, 40), "genuine retransmissions and copies")
+        # Only the ACKs copied: the copies would shift Wireshark's
+        # duplicate-ACK numbers; runs of 2, 3, 5 still give 0, 1, 1 events.
+        doc, by = verdicts("dupacks2.pcap")
+        for port, d in (("40011", 0), ("40012", 1), ("40013", 1)):
+            f = f"10.0.0.1:{port} <-> 10.0.0.2:80/TCP"
+            eq((by[f]["c2s"]["duplicate_ack_events"], by[f]["score"]["value"], by[f]["score"]["level"]),
+               (d, HAND[f][0], HAND[f][1]), f"ACK copies {port}")
+            if by[f]["c2s"]["capture_duplicates"] == 0:
+                raise AssertionError(f"{port}: the ACK copies were not recognised")
+
+
+def t_ftp_crack():
+    """ftp-crack.pcap holds every frame twice (the file appended to itself):
+    each conversation must come out as in the de-duplicated file."""
+    import tempfile
+    if not SHARED.is_dir():
+        raise SkipTest("../shared/captures is absent")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        dedup = Path(tmp) / "ftp-dedup.pcap"
+        run(["editcap", "-D", "20000", str(SHARED / "ftp-crack.pcap"), str(dedup)], check_rc=0)
+        os.chmod(dedup, 0o644)
+        for extra in ((), ("-o", "packetmancer.weight_refused:0", "-o", "packetmancer.weight_no_answer:0")):
+            a = json.loads(pm_json(SHARED / "ftp-crack.pcap", *extra)[1])
+            b = json.loads(pm_json(dedup, *extra)[1])
+            va = {c["flow"]: (c["score"], c["reasons"]) for c in a["detectors"]["tcp_health"]["top_by_severity"]}
+            vb = {c["flow"]: (c["score"], c["reasons"]) for c in b["detectors"]["tcp_health"]["top_by_severity"]}
+            eq(va, vb, f"verdicts vs the de-duplicated file {extra}")
+            eq(a["summary"]["capture_quality"]["duplicates"], 9865, "copies found")
+        # The issue's numbers for the de-duplicated file, with only the
+        # contract's TCP scoring (no connection signals).
+        eq(b["detectors"]["tcp_health"]["conversations_by_level"],
+           {"HIGH": 0, "MEDIUM": 3, "LOW": 1, "OK": 710}, "levels")
+
+
 def t_empty_capture():
     rc, out, err = pm_json(CAPTURES / "empty.pcap")
     eq(rc, 0, "exit status")
@@ -1065,6 +1186,8 @@ def main():
     check("TCP detector turned off", t_tcp_health_off)
     check("tree: conversations by packets and bytes", t_tree_conversations_view)
     check("RTT percentiles, slow path, refused and unanswered SYNs (by hand)", t_rtt_hand)
+    check("capture duplicates: same time, 5 us later, lossy, ACK copies (by hand)", t_capture_duplicates)
+    check("ftp-crack.pcap comes out as its de-duplicated self", t_ftp_crack)
     check("DNS health by hand (dns.pcap)", t_dns_hand)
     check("DNS options: threshold, detector off, report, fields", t_dns_options)
     check("DNS vs plain tshark: captures/dns.pcap", lambda: compare_dns_with_plain(CAPTURES / "dns.pcap"))
