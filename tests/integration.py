@@ -628,6 +628,13 @@ def t_report_top_and_spanish():
         raise AssertionError("Spanish reason missing")
     if "Se encontraron 13 conversaciones TCP distintas." not in lines:
         raise AssertionError("Spanish count line missing")
+    # Counted-but-unscored signals show on the connection line, C->S/S->C:
+    # the refused SYN got one RST back.
+    _, out, _ = pm("-q", "-r", str(CAPTURES / "demo.pcap"), "-o", "packetmancer.top:13", "-z", "packetmancer,report")
+    lines = out.splitlines()
+    i = lines.index("  - [LOW | score=20] 10.0.0.7:40071 <-> 10.0.0.8:80/TCP")
+    if not lines[i + 4].startswith("    Connection: refused (RST to SYN), iRTT 0.1 ms, 0 ms, RST 0/1; "):
+        raise AssertionError(f"connection line: {lines[i + 4]!r}")
 
 
 def t_tree():

@@ -207,7 +207,8 @@ enum { T_START, T_HEADER, T_FILE, T_PACKETS, T_DURATION, T_RATE, T_FOUND,
        T_NONE_FOUND, T_TOP, T_COUNTERS, T_REASONS, T_NO_REASONS, T_UNKNOWN,
        T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_TOP_PACKETS,
        T_TOP_BYTES, T_VOLUME, T_DISABLED, T_CONNECTION, T_HS_MID, T_HS_COMPLETE,
-       T_HS_REFUSED, T_HS_NO_ANSWER, T_RTT_LINE, T_COUNT };
+       T_HS_REFUSED, T_HS_NO_ANSWER, T_RTT_LINE, T_SIG_RST, T_SIG_LOST, T_SIG_SPURIOUS,
+       T_SIG_PROBES, T_SIG_COPIES, T_COUNT };
 
 static const char *const text_en[T_COUNT] = {
     "Starting analysis of file: %s\n",
@@ -227,6 +228,7 @@ static const char *const text_en[T_COUNT] = {
     "Connection", "no handshake seen (capture started mid-stream)", "handshake complete",
     "refused (RST to SYN)", "SYN not answered",
     "; RTT of %s data p50/p95/p99/max %s/%s/%s/%s ms (%llu samples)",
+    "RST", "capture gaps", "spurious retransmissions", "zero-window probes", "capture duplicates",
 };
 
 static const char *const events_en[PM_EV_COUNT] = {
@@ -253,6 +255,8 @@ static const char *const text_es[T_COUNT] = {
     "Conexi\xc3\xb3n", "sin handshake (captura iniciada a mitad)", "handshake completo",
     "rechazada (RST al SYN)", "SYN sin respuesta",
     "; RTT de los datos %s p50/p95/p99/max %s/%s/%s/%s ms (%llu muestras)",
+    "RST", "huecos de captura", "retransmisiones espurias", "sondas de ventana cero",
+    "duplicados de captura",
 };
 
 static const char *const events_es[PM_EV_COUNT] = {
@@ -331,6 +335,22 @@ append_connection(GString *out, const char *const *tx, const pm_row *r)
         g_string_append_printf(out, ", iRTT %s ms",
                                g_ascii_formatd(a, sizeof a, "%.1f", r->conv->initial_rtt_ms));
     g_string_append_printf(out, ", %llu ms", (unsigned long long)pm_conv_duration_ms(r->conv));
+    {
+        /* Signals that are counted but not scored, when there are any:
+         * "RST 1/0" reads C->S/S->C. */
+        const pm_dir_counters *a = &r->conv->dir[PM_C2S], *b = &r->conv->dir[PM_S2C];
+        const struct { int t; uint32_t x, y; } sig[] = {
+            { T_SIG_RST, a->resets, b->resets },
+            { T_SIG_LOST, a->lost_segments + a->acked_unseen, b->lost_segments + b->acked_unseen },
+            { T_SIG_SPURIOUS, a->spurious_retransmissions, b->spurious_retransmissions },
+            { T_SIG_PROBES, a->zero_window_probes, b->zero_window_probes },
+            { T_SIG_COPIES, a->capture_duplicates, b->capture_duplicates },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(sig); i++)
+            if (sig[i].x || sig[i].y)
+                g_string_append_printf(out, ", %s %u/%u", tx[sig[i].t], sig[i].x, sig[i].y);
+    }
     for (int d = 0; d < 2; d++) {
         pm_rtt_stats s;
         char b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE];
