@@ -639,7 +639,8 @@ static void
 hint_if_fields_wanted(proto_tree *tree)
 {
     const int fields[] = { proto_packetmancer, hf_pm_stream, hf_pm_score, hf_pm_level,
-                           hf_pm_severity, hf_pm_reason, hf_pm_event, hf_pm_flow };
+                           hf_pm_severity, hf_pm_reason, hf_pm_event, hf_pm_flow,
+                           hf_pm_dns_score, hf_pm_dns_level, hf_pm_dns_pair };
 
     if (hinted || !tree)
         return;
