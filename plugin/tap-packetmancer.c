@@ -392,6 +392,24 @@ st_cleanup(stats_tree *st)
 #define ST_LEVEL(u) (((u) - 1) & 3)
 #define ST_SCORE(u) (((u) - 1) >> 2)
 
+/* Counts that move between buckets as packets arrive (a conversation's
+ * level, its handshake outcome): one item leaves bucket `from` (-1 when it
+ * is new) for bucket `to`; every bucket's node and the parent's total are
+ * set again. The four buckets are named by names[]. */
+static const char *const st_level_names[4] = { "OK", "LOW", "MEDIUM", "HIGH" };
+
+static void
+st_move(stats_tree *st, guint64 counts[4], const char *const names[4], int node,
+        const char *parent, size_t total, int from, int to)
+{
+    if (from >= 0)
+        counts[from]--;
+    counts[to]++;
+    for (int i = 0; i < 4; i++)
+        set_stat_node(st, names[i], node, FALSE, (gint)MIN(counts[i], G_MAXINT));
+    set_stat_node(st, parent, 0, TRUE, (gint)MIN(total, G_MAXINT));
+}
+
 /* DNS: pairs by level (set, like the TCP levels; user_value of a pair =
  * (score << 2 | level) + 1 once shown), messages by outcome (ticks), and
  * each pair's score. */
@@ -425,13 +443,9 @@ st_dns(stats_tree *st, pm_st_state *s, const pm_dns_msg *m)
         ST_SCORE(p->user_value) != score) {
         char name[PM_DNS_PAIR_STRLEN];
 
-        if (ST_SHOWN(p->user_value))
-            s->dns_per_level[ST_LEVEL(p->user_value)]--;
-        s->dns_per_level[v.level]++;
-        for (int l = PM_LEVEL_OK; l <= PM_LEVEL_HIGH; l++)
-            set_stat_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_dns_levels, FALSE,
-                          (gint)MIN(s->dns_per_level[l], G_MAXINT));
-        set_stat_node(st, st_dns_levels, 0, TRUE, (gint)MIN(pm_dns_count(s->dns), G_MAXINT));
+        st_move(st, s->dns_per_level, st_level_names, s->node_dns_levels, st_dns_levels,
+                pm_dns_count(s->dns), ST_SHOWN(p->user_value) ? (int)ST_LEVEL(p->user_value) : -1,
+                v.level);
         pm_dns_pair_name(p, name, sizeof name);
         set_stat_node(st, name, s->node_dns_pairs, FALSE, (gint)MIN(score, G_MAXINT));
         set_stat_node(st, st_dns_pairs, 0, TRUE, (gint)MIN(pm_dns_count(s->dns), G_MAXINT));
@@ -489,13 +503,9 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     score = MIN(v.score, G_MAXUINT32 >> 3);
     if (!ST_SHOWN(c->user_value) || ST_LEVEL(c->user_value) != (guint32)v.level ||
         ST_SCORE(c->user_value) != score) {
-        if (ST_SHOWN(c->user_value))
-            s->per_level[ST_LEVEL(c->user_value)]--;
-        s->per_level[v.level]++;
-        for (int l = PM_LEVEL_OK; l <= PM_LEVEL_HIGH; l++)
-            set_stat_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels, FALSE,
-                          (gint)MIN(s->per_level[l], G_MAXINT));
-        set_stat_node(st, st_levels, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
+        st_move(st, s->per_level, st_level_names, s->node_levels, st_levels,
+                pm_table_count(s->table),
+                ST_SHOWN(c->user_value) ? (int)ST_LEVEL(c->user_value) : -1, v.level);
         c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
         c->user_value = ((score << 2) | (guint32)v.level) + 1;
@@ -503,13 +513,9 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     /* Handshake outcomes move as packets arrive (a SYN is "no_answer"
      * until the SYN-ACK): kept like the levels, user_extra = shown + 1. */
     if (c->user_extra != (guint8)t.handshake + 1) {
-        if (c->user_extra)
-            s->per_hs[c->user_extra - 1]--;
-        s->per_hs[t.handshake]++;
+        st_move(st, s->per_hs, st_hs_names, s->node_hs, st_handshakes, pm_table_count(s->table),
+                c->user_extra - 1, t.handshake);
         c->user_extra = (guint8)t.handshake + 1;
-        for (int h = 0; h < 4; h++)
-            set_stat_node(st, st_hs_names[h], s->node_hs, FALSE, (gint)MIN(s->per_hs[h], G_MAXINT));
-        set_stat_node(st, st_handshakes, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
     }
     /* RTT of the data this packet acknowledges: Count/Average/Min/Max in
      * microseconds (tree values are integers). */

@@ -457,16 +457,6 @@ pm_dns_score(const pm_dns_params *p, const pm_dns_pair *pair)
     return v;
 }
 
-/* "12.5" for 100*x/d, rounded half up to a tenth, locale-free. */
-static void
-pct_text(uint64_t x, uint64_t d, char *buf, size_t len)
-{
-    u128 tenths = d ? ((u128)2000 * x + d) / (2 * (u128)d) : 0;
-
-    snprintf(buf, len, "%llu.%llu", (unsigned long long)(tenths / 10),
-             (unsigned long long)(tenths % 10));
-}
-
 unsigned
 pm_dns_reasons(const pm_dns_verdict *v, const pm_dns_pair *pair, pm_lang lang,
                pm_reason_cb emit, void *user)
@@ -486,7 +476,7 @@ pm_dns_reasons(const pm_dns_verdict *v, const pm_dns_pair *pair, pm_lang lang,
     for (size_t i = 0; i < G_N_ELEMENTS(shares); i++) {
         if (!(v->reasons & shares[i].bit))
             continue;
-        pct_text(shares[i].x, shares[i].d, pct, sizeof pct);
+        pm_pct_text(shares[i].x, shares[i].d, pct, sizeof pct);
         snprintf(buf, sizeof buf, "%s %s%% (%llu %s %llu)", es ? shares[i].es : shares[i].en, pct,
                  (unsigned long long)shares[i].x, of, (unsigned long long)shares[i].d);
         emit(buf, user);

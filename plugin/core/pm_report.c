@@ -205,7 +205,7 @@ pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
 
 enum { T_START, T_HEADER, T_FILE, T_PACKETS, T_DURATION, T_RATE, T_FOUND,
        T_NONE_FOUND, T_TOP, T_COUNTERS, T_REASONS, T_NO_REASONS, T_UNKNOWN,
-       T_LEVELS, T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_TOP_PACKETS,
+       T_DONE, T_EVIDENCE, T_FRAMES, T_AT, T_FILTER, T_TOP_PACKETS,
        T_TOP_BYTES, T_VOLUME, T_DISABLED, T_CONNECTION, T_HS_MID, T_HS_COMPLETE,
        T_HS_REFUSED, T_HS_NO_ANSWER, T_RTT_LINE, T_SIG_RST, T_SIG_LOST, T_SIG_SPURIOUS,
        T_SIG_PROBES, T_SIG_COPIES, T_COUNT };
@@ -218,7 +218,7 @@ static const char *const text_en[T_COUNT] = {
     "No TCP conversations found.\n",
     "Top %u conversations by SEVERITY:\n",
     "Pkts: %llu, Retrans.: %u, Out of order: %u, ZeroWin: %u, DupACK(ev\xe2\x89\xa5" "3): %u",
-    "Reasons", "none", "(unknown)", "Levels",
+    "Reasons", "none", "(unknown)",
     "--- ANALYSIS COMPLETE ---\n",
     "Evidence", "frames", "at", "Filter",
     "Top %u conversations by PACKETS:\n",
@@ -245,7 +245,7 @@ static const char *const text_es[T_COUNT] = {
     "No se encontraron conversaciones TCP.\n",
     "Top %u conversaciones por SEVERIDAD:\n",
     "Pkts: %llu, Retrans.: %u, Fuera de Orden: %u, Ventana0: %u, DupACK(ev\xe2\x89\xa5" "3): %u",
-    "Razones", "ninguna", "(desconocido)", "Niveles",
+    "Razones", "ninguna", "(desconocido)",
     "--- AN\xc3\x81LISIS COMPLETADO ---\n",
     "Evidencia", "tramas", "en", "Filtro",
     "Top %u conversaciones por PAQUETES:\n",
@@ -267,6 +267,31 @@ static const char *const events_es[PM_EV_COUNT] = {
 static const char *const level_color[4] = {
     "\x1b[32m", "\x1b[36m", "\x1b[33m", "\x1b[1;31m",
 };
+
+/* "Levels: HIGH 2 | MEDIUM 2 | LOW 6 | OK 3", one for each detector. */
+static void
+append_levels(GString *out, pm_lang lang, const uint64_t per_level[4])
+{
+    g_string_append(out, lang == PM_LANG_ES ? "Niveles:" : "Levels:");
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        g_string_append_printf(out, " %s %llu%s", pm_level_name((pm_level)l, lang),
+                               (unsigned long long)per_level[l], l ? " |" : "");
+    g_string_append_c(out, '\n');
+}
+
+/* "  - [MEDIUM | score=72] name", the level coloured on a terminal. */
+static void
+append_entry_head(GString *out, const pm_render_opts *o, pm_level level, uint32_t score,
+                  const char *name)
+{
+    g_string_append(out, "  - [");
+    if (o->color)
+        g_string_append(out, level_color[level]);
+    g_string_append(out, pm_level_name(level, o->lang));
+    if (o->color)
+        g_string_append(out, "\x1b[0m");
+    g_string_append_printf(out, " | score=%u] %s\n", score, name);
+}
 
 static void
 append_dir(GString *out, const char *const *tx, const char *arrow, const char *label,
@@ -453,11 +478,7 @@ append_dns(GString *out, const pm_model *m, const pm_render_opts *o)
         return;
     }
     g_string_append_printf(out, dx[D_FOUND], m->dns_n);
-    g_string_append_printf(out, "%s:", o->lang == PM_LANG_ES ? "Niveles" : "Levels");
-    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
-        g_string_append_printf(out, " %s %llu%s", pm_level_name((pm_level)l, o->lang),
-                               (unsigned long long)m->dns_per_level[l], l ? " |" : "");
-    g_string_append_c(out, '\n');
+    append_levels(out, o->lang, m->dns_per_level);
     if (top == 0)
         return;
     g_string_append_c(out, '\n');
@@ -468,13 +489,7 @@ append_dns(GString *out, const pm_model *m, const pm_render_opts *o)
         struct reason_line rl = { out, true };
         char filter[160];
 
-        g_string_append(out, "  - [");
-        if (o->color)
-            g_string_append(out, level_color[r->verdict.level]);
-        g_string_append(out, pm_level_name(r->verdict.level, o->lang));
-        if (o->color)
-            g_string_append(out, "\x1b[0m");
-        g_string_append_printf(out, " | score=%u] %s\n", r->verdict.score, r->name);
+        append_entry_head(out, o, r->verdict.level, r->verdict.score, r->name);
         g_string_append_printf(out, dx[D_QUERIES], (unsigned long long)p->queries,
                                (unsigned long long)p->queries_udp, (unsigned long long)p->queries_tcp,
                                (unsigned long long)p->retransmitted_queries,
@@ -549,11 +564,7 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         g_string_append(out, tx[T_NONE_FOUND]);
     } else {
         g_string_append_printf(out, tx[T_FOUND], m->n);
-        g_string_append_printf(out, "%s:", tx[T_LEVELS]);
-        for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
-            g_string_append_printf(out, " %s %llu%s", pm_level_name((pm_level)l, o->lang),
-                                   (unsigned long long)m->per_level[l], l ? " |" : "");
-        g_string_append_c(out, '\n');
+        append_levels(out, o->lang, m->per_level);
     }
 
     if (top > 0) {
@@ -565,13 +576,7 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         const pm_row *r = &m->rows[i];
         struct reason_line rl = { out, true };
 
-        g_string_append(out, "  - [");
-        if (o->color)
-            g_string_append(out, level_color[r->verdict.level]);
-        g_string_append(out, pm_level_name(r->verdict.level, o->lang));
-        if (o->color)
-            g_string_append(out, "\x1b[0m");
-        g_string_append_printf(out, " | score=%u] %s\n", r->verdict.score, r->flow);
+        append_entry_head(out, o, r->verdict.level, r->verdict.score, r->flow);
         append_dir(out, tx, "->", "C->S", &r->conv->dir[PM_C2S]);
         append_dir(out, tx, "<-", "S->C", &r->conv->dir[PM_S2C]);
         g_string_append_printf(out, "    %s:", tx[T_REASONS]);
@@ -836,6 +841,18 @@ json_capture_quality(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     g_string_free(v, TRUE);
 }
 
+/* {"HIGH": n, "MEDIUM": n, "LOW": n, "OK": n}: English keys always, so
+ * scripts (and --fail-on) read them whatever the language. */
+static void
+json_levels(json_dumper *d, const char *name, const uint64_t per_level[4])
+{
+    json_dumper_set_member_name(d, name);
+    json_dumper_begin_object(d);
+    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
+        json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), per_level[l]);
+    json_dumper_end_object(d);
+}
+
 static void
 json_conv_list(json_dumper *d, const char *name, pm_row *const *rows, size_t n, pm_lang lang)
 {
@@ -852,11 +869,7 @@ json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_set_member_name(d, "tcp_health");
     json_dumper_begin_object(d);
     json_uint(d, "conversations_total", m->n);
-    json_dumper_set_member_name(d, "conversations_by_level");
-    json_dumper_begin_object(d);
-    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
-        json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), m->per_level[l]);
-    json_dumper_end_object(d);
+    json_levels(d, "conversations_by_level", m->per_level);
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
     for (size_t i = 0; i < m->n; i++)
@@ -969,11 +982,7 @@ json_dns_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_set_member_name(d, "dns_health");
     json_dumper_begin_object(d);
     json_uint(d, "pairs_total", m->dns_n);
-    json_dumper_set_member_name(d, "pairs_by_level");
-    json_dumper_begin_object(d);
-    for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
-        json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), m->dns_per_level[l]);
-    json_dumper_end_object(d);
+    json_levels(d, "pairs_by_level", m->dns_per_level);
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
     for (size_t i = 0; i < m->dns_n; i++)

@@ -182,6 +182,18 @@ pm_level_name(pm_level level, pm_lang lang)
     return lang == PM_LANG_ES ? es[level] : en[level];
 }
 
+void
+pm_pct_text(uint64_t x, uint64_t d, char *buf, size_t len)
+{
+    /* Tenths of a percent, rounded half up like the score, and printed
+     * without printf's locale: the wording is a contract, "3,0%" under a
+     * German locale would break it. */
+    u128 tenths = d ? ((u128)2000 * x + d) / (2 * (u128)d) : 0;
+
+    snprintf(buf, len, "%llu.%llu", (unsigned long long)(tenths / 10),
+             (unsigned long long)(tenths % 10));
+}
+
 unsigned
 pm_reasons(const pm_verdict *v, const pm_totals *t, pm_lang lang,
            pm_reason_cb emit, void *user)
@@ -213,14 +225,9 @@ pm_reasons(const pm_verdict *v, const pm_totals *t, pm_lang lang,
         if (!(v->reasons & (1u << i)))
             continue;
         if (i == 5) {
-            /* Tenths of a percent, rounded half up like the score, and
-             * printed without printf's locale: the wording is a contract,
-             * "3,0%" under a German locale would break it. */
-            uint64_t tenths = t->packets ? (2000 * t->out_of_order + t->packets) / (2 * t->packets) : 0;
             char pct[32];
 
-            snprintf(pct, sizeof pct, "%llu.%llu", (unsigned long long)(tenths / 10),
-                     (unsigned long long)(tenths % 10));
+            pm_pct_text(t->out_of_order, t->packets, pct, sizeof pct);
             snprintf(buf, sizeof buf, fmt[i][l], pct, arg[i]);
         } else if (i == 8) {
             char ms[G_ASCII_DTOSTR_BUF_SIZE];

@@ -95,6 +95,10 @@ typedef struct pm_verdict {
 
 pm_verdict pm_score(const pm_score_params *p, const pm_totals *t);
 
+/* 100*x/d to a tenth, half up, locale-free ("12.5"); "0.0" when d = 0.
+ * Reasons of every detector print their shares with it. */
+void pm_pct_text(uint64_t x, uint64_t d, char *buf, size_t len);
+
 /* "HIGH"/"MEDIUM"/"LOW"/"OK" or "ALTA"/"MEDIA"/"BAJA"/"OK". */
 const char *pm_level_name(pm_level level, pm_lang lang);
 
