@@ -79,6 +79,11 @@ Scenarios (file: conversations, what Wireshark 4.0 flags):
                        rcodes, latencies, unanswered queries and
                        retransmissions (see scen_dns and
                        tests/dns-expected.txt); not part of demo.pcap.
+  hostile.pcap         DNS over UDP whose query names carry quotes,
+                       backslashes, NUL bytes, newlines, ANSI and OSC
+                       escape sequences, C1 controls, invalid UTF-8 and
+                       over-long labels and names (see scen_hostile and
+                       tests/test_hostile.py); not part of demo.pcap.
   demo.pcap            all packets of the nine files above; scenario i (in
                        the order listed, clean = 1) is shifted to start at
                        2024-01-01 00:00:00 + i*10 s.  Each scenario lasts
@@ -710,6 +715,99 @@ def scen_dns():
     return pk
 
 
+# -- Hostile DNS names (hostile.pcap) --------------------------------------
+
+# Query names as DNS labels (raw bytes, each sent with its length byte),
+# chosen to break an output that copies capture text without care.  Each
+# pair's names end up in one top-names list of the report and the JSON:
+# five per pair, the report's and the JSON's limit per outcome.
+HOSTILE_NX = [                                   # 10.2.0.1: NXDOMAIN
+    [b'say"hi"', b"example"],                    # JSON string quote
+    [b"back\\slash", b"example"],                # a backslash
+    [b"nul\x00byte", b"example"],                # NUL inside a label
+    [b"line\nbreak\r\ttab", b"example"],         # newline, CR, tab
+    [b"\x1b[31mred\x1b[0m", b"example"],         # ANSI CSI colour
+]
+HOSTILE_SERVFAIL = [                             # 10.2.0.2: SERVFAIL
+    [b"\x1b]0;pwned\x07", b"example"],           # OSC: set the window title
+    [b"c1\x9b31m", b"example"],                  # a raw C1 CSI byte (not UTF-8)
+    [b"c1utf8\xc2\x9b31m", b"example"],          # U+009B CSI, valid UTF-8
+    [b"bad\xff\xfe\xc3(", b"example"],           # invalid UTF-8
+    [b"del\x7f</script>", b"example"],           # DEL, and "</" for HTML
+]
+HOSTILE_LOST = [                                 # 10.2.0.3: never answered
+    [b"a" * 63, b"b" * 63, b"c" * 63, b"d" * 63, b"example"],  # 262 bytes > 255
+    [b"dot.inside", b"example"],                 # a '.' inside a label
+    [b"m\xc3\xbcnchen", b"example"],             # UTF-8 (no punycode)
+    [b"bidi\xe2\x80\xaeexe.txt", b"example"],    # U+202E right-to-left override
+    [b"xn--\x1b[2J\x08", b"example"],            # punycode-looking, erase screen
+]
+# 10.2.0.4: one query whose first label's length byte is 0x46 (70 > 63):
+# the two top bits 01 make it an "extended label" (RFC 6891 retired them),
+# which a parser must reject rather than read 70 bytes.  Answered REFUSED.
+HOSTILE_EXTENDED = b"\x46" + b"x" * 70 + b"\x07example\x00"
+
+
+def dns_wire_name(labels):
+    """Labels (bytes) as RFC 1035 wire format; lengths must fit 6 bits,
+    but the total may exceed RFC 1035's 255 bytes on purpose."""
+    out = b""
+    for raw in labels:
+        assert 0 < len(raw) < 64
+        out += bytes([len(raw)]) + raw
+    return out + b"\x00"
+
+
+def dns_raw_query(qid, wire):
+    return (struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire
+            + struct.pack("!HH", QTYPE_A, QCLASS_IN))
+
+
+def dns_raw_response(qid, wire, rcode):
+    """A failure response echoing the question (no answer records)."""
+    flags = 0x8000 | 0x0100 | 0x0080 | rcode
+    return (struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 0) + wire
+            + struct.pack("!HH", QTYPE_A, QCLASS_IN))
+
+
+def scen_hostile():
+    """Four client/server pairs, one query every 100 ms from t = 0, each
+    answered (or not) 5 ms later:
+      10.2.0.1 -> 10.2.0.53: the 5 HOSTILE_NX names, NXDOMAIN;
+      10.2.0.2 -> 10.2.0.53: the 5 HOSTILE_SERVFAIL names, SERVFAIL;
+      10.2.0.3 -> 10.2.0.53: the 5 HOSTILE_LOST names, no response;
+      10.2.0.4 -> 10.2.0.53: HOSTILE_EXTENDED, REFUSED.
+    16 queries, 11 responses, 27 frames."""
+    pk = []
+    server = Host("10.2.0.53")
+    plan = [(HOSTILE_NX, RCODE_NXDOMAIN), (HOSTILE_SERVFAIL, RCODE_SERVFAIL),
+            (HOSTILE_LOST, None)]
+    t = 0
+    for pair_no, (names, rcode) in enumerate(plan):
+        client = Host("10.2.0.%d" % (pair_no + 1))
+        for i, labels in enumerate(names):
+            wire = dns_wire_name(labels)
+            port = 52000 + 100 * pair_no + i
+            qid = dns_id(1000 + pair_no * 100 + i)
+            pk.append((t, build_udp_frame(client, port, server, DNS_PORT,
+                                          dns_raw_query(qid, wire))))
+            if rcode is not None:
+                pk.append((t + 5 * MS, build_udp_frame(
+                    server, DNS_PORT, client, port,
+                    dns_raw_response(qid, wire, rcode))))
+            t += 100 * MS
+    client = Host("10.2.0.4")
+    qid = dns_id(1300)
+    pk.append((t, build_udp_frame(client, 52300, server, DNS_PORT,
+                                  dns_raw_query(qid, HOSTILE_EXTENDED))))
+    pk.append((t + 5 * MS, build_udp_frame(
+        server, DNS_PORT, client, 52300,
+        dns_raw_response(qid, HOSTILE_EXTENDED, RCODE_REFUSED))))
+    pk.sort(key=lambda p: p[0])
+    assert len({t for t, _ in pk}) == len(pk) == 27
+    return pk
+
+
 SCENARIOS = [
     ("clean.pcap", scen_clean),
     ("retransmissions.pcap", scen_retransmissions),
@@ -753,7 +851,9 @@ def main():
     write_pcap(outdir / "rtt.pcap", scen_rtt())
     # Not TCP analysis at all: DNS transactions, kept out of demo.pcap too.
     write_pcap(outdir / "dns.pcap", scen_dns())
-    print("wrote %d files to %s" % (len(SCENARIOS) + 4, outdir))
+    # Names no output may print raw; kept out of demo.pcap too.
+    write_pcap(outdir / "hostile.pcap", scen_hostile())
+    print("wrote %d files to %s" % (len(SCENARIOS) + 5, outdir))
 
 
 if __name__ == "__main__":
