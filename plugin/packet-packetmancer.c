@@ -902,6 +902,14 @@ proto_register_packetmancer(void)
     const uint_pref uprefs[] = {
         { "top", "Conversations in the report",
           "How many conversations the -z packetmancer,report lists", &pm_pref.top },
+        { "json_top", "Conversations in the JSON",
+          "How many conversations (and DNS pairs) each list of the JSON document holds; "
+          "0 lists them all. Totals and counts per level always cover every one. For huge "
+          "captures: a million conversations make a JSON document of several GB", &pm_pref.json_top },
+        { "tree_conversations", "Conversations named in the statistics tree",
+          "The statistics tree has nodes for this many conversations (the first seen); the "
+          "others are counted in every total but not listed by name. 0: no limit. Each listed "
+          "conversation costs the tree about 2 KB", &pm_pref.tree_conversations },
         { "weight_retransmission", "Weight of a retransmission", "Score points per retransmission (per 1000 packets)", &s->w_retx },
         { "weight_zero_window", "Weight of a zero window", "Score points per zero-window event (per 1000 packets)", &s->w_zero_window },
         { "weight_dup_ack", "Weight of a duplicate-ACK event", "Score points per run of 3 duplicate ACKs (per 1000 packets)", &s->w_dup_ack },
@@ -955,6 +963,9 @@ proto_register_packetmancer(void)
     pm_pref.dns_health = PM_ON;
     pm_dns_params_default(&pm_pref.dns);
     pm_pref.json_output = "";
+    pm_pref.json_top = 0;
+    pm_pref.json_state = PM_OFF;
+    pm_pref.tree_conversations = 10000;
 
     proto_packetmancer = proto_register_protocol("PacketMancer", "PacketMancer", "packetmancer");
     proto_register_field_array(proto_packetmancer, hf, array_length(hf));
@@ -997,6 +1008,11 @@ proto_register_packetmancer(void)
         on_off_vals, FALSE);
     prefs_register_enum_preference(m, "tcp_health", "TCP health detector",
         "Score TCP conversations from Wireshark's TCP analysis", &pm_pref.tcp_health,
+        on_off_vals, FALSE);
+    prefs_register_enum_preference(m, "json_state", "JSON: state for merging",
+        "Add each conversation's and DNS pair's raw state (counters, RTT sketches, evidence "
+        "frames) to the JSON document, so documents made from shards of one capture merge "
+        "exactly with packetmancer-merge (packetmancer --jobs turns it on)", &pm_pref.json_state,
         on_off_vals, FALSE);
     prefs_register_string_preference(m, "json_output", "JSON output file",
         "Write the -z packetmancer,json document to this file instead of standard output. "

@@ -30,6 +30,9 @@ typedef struct pm_prefs {
     pm_dns_params dns;
     const char *json_output;  /* JSON document to this file, not stdout */
     guint dup_window_ms;      /* capture duplicates: repeats within this */
+    guint json_top;           /* conversations listed per JSON order (0: all) */
+    gint json_state;          /* PM_ON: raw state for packetmancer-merge */
+    guint tree_conversations; /* conversations the stats tree lists by name */
 } pm_prefs;
 
 extern pm_prefs pm_pref;

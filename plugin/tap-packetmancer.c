@@ -132,14 +132,16 @@ tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
 
 /* Writes the JSON document to path without ever leaving a partial file
  * there: a temporary file in the same folder, renamed over path once
- * complete and flushed. */
+ * complete and flushed. The document is streamed, never held whole in
+ * memory. */
 static gboolean
-write_atomically(const char *path, const GString *doc)
+write_atomically(const char *path, const pm_model *m, const pm_render_opts *o)
 {
     char *dir = g_path_get_dirname(path);
     char *tmp = g_build_filename(dir, ".packetmancer-XXXXXX", NULL);
     int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
     gboolean ok = fd >= 0;
+    gboolean rendered = TRUE;
     FILE *f = ok ? fdopen(fd, "w") : NULL;
 
     if (ok && !f) {
@@ -147,8 +149,8 @@ write_atomically(const char *path, const GString *doc)
         ok = FALSE;
     }
     if (f) {
-        ok = fwrite(doc->str, 1, doc->len, f) == doc->len;
-        ok = fflush(f) == 0 && ok;
+        rendered = pm_render_json_file(m, o, f);
+        ok = fflush(f) == 0 && rendered;
         ok = fsync(fileno(f)) == 0 && ok;
         ok = fclose(f) == 0 && ok;
         if (ok)
@@ -156,7 +158,9 @@ write_atomically(const char *path, const GString *doc)
         if (!ok)
             unlink(tmp);
     }
-    if (!ok)
+    if (!rendered)
+        fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
+    else if (!ok)
         fprintf(stderr, "packetmancer: cannot write the JSON document to %s: %s\n", path,
                 g_strerror(errno));
     g_free(tmp);
@@ -168,7 +172,10 @@ static void
 tap_draw(void *tapdata)
 {
     pm_tap *tap = tapdata;
-    pm_model *m = pm_model_build(tap->table, &pm_pref.score);
+    /* Only what an output lists is selected and sorted: the report's top
+     * N, the JSON's json_top (0: every conversation). */
+    size_t keep = tap->kind == OUT_JSON ? pm_pref.json_top : MAX(pm_pref.top, 1);
+    pm_model *m = pm_model_build_top(tap->table, &pm_pref.score, keep);
     pm_dns_params dp;
     pm_render_opts o = {
         .file = pm_capture_file(),
@@ -178,28 +185,29 @@ tap_draw(void *tapdata)
         .plugin_version = PM_VERSION,
         .params = &pm_pref.score,
         .no_tcp_health = pm_pref.tcp_health == PM_OFF,
+        .json_top = pm_pref.json_top,
+        .state = pm_pref.json_state == PM_ON,
     };
-    GString *out = g_string_new(NULL);
 
     if (pm_pref.dns_health == PM_ON) {
         pm_glue_dns_params(&dp);
-        pm_model_add_dns(m, tap->dns, &dp);
+        pm_model_add_dns_top(m, tap->dns, &dp, keep);
     }
     if (tap->kind == OUT_JSON) {
-        if (!pm_render_json(m, &o, out)) {
-            fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
-            g_string_truncate(out, 0);
-        } else if (pm_pref.json_output && pm_pref.json_output[0]) {
-            write_atomically(pm_pref.json_output, out);
-            g_string_truncate(out, 0);
-        }
+        if (pm_pref.json_output && pm_pref.json_output[0])
+            write_atomically(pm_pref.json_output, m, &o);
+        else if (!pm_render_json_file(m, &o, stdout))
+            fprintf(stderr, "packetmancer: internal error or write error while writing JSON; "
+                    "the document on standard output is incomplete\n");
     } else {
+        GString *out = g_string_new(NULL);
+
         o.color = isatty(fileno(stdout));
         pm_render_report(m, &o, out);
+        fwrite(out->str, 1, out->len, stdout);
+        g_string_free(out, TRUE);
     }
-    fwrite(out->str, 1, out->len, stdout);
     fflush(stdout);
-    g_string_free(out, TRUE);
     pm_model_free(m);
 }
 
@@ -303,7 +311,11 @@ refuse_unknown(const char *opt_arg, void *userdata _U_)
  *   Conversations (packets)     per flow: packets, split C->S / S->C
  *   Conversations (bytes)       per flow: bytes, split C->S / S->C
  * Levels change as packets arrive, so level nodes are set, not ticked.
- * Each tree keeps its own table in st_tables, keyed by the stats_tree. */
+ * Each tree keeps its own table in st_tables, keyed by the stats_tree.
+ * Only the first tree_conversations conversations (and as many DNS pairs)
+ * get nodes of their own: the tree holds every node until it is closed,
+ * about 2 KB per conversation, and a million of them help nobody. The
+ * others count in every total and under st_unnamed. */
 static const char st_levels[] = "Conversations by level";
 static const char st_events[] = "TCP events";
 static const char st_convs[] = "Conversations (score)";
@@ -316,6 +328,11 @@ static const char *const st_hs_names[4] = {
     "mid_stream (no SYN seen)", "complete", "refused (RST to SYN)", "no_answer",
 };
 static const char st_by_bytes[] = "Conversations (bytes)";
+static const char st_unnamed[] = "Conversations not listed by name (tree_conversations)";
+static const char st_dns_unnamed[] = "DNS pairs not listed by name (tree_conversations)";
+/* user_node of a conversation (user_value of a DNS pair's high bits are
+ * not free, so pairs use a flag bit) that has no nodes of its own. */
+#define ST_UNNAMED INT32_MIN
 
 static const char *const st_event_names[PM_EV_COUNT] = {
     "Retransmissions", "Spurious retransmissions", "Out of order",
@@ -332,7 +349,23 @@ typedef struct pm_st_state {
     guint64 per_level[4];
     int node_levels, node_events, node_convs, node_packets, node_bytes, node_hs;
     guint64 per_hs[4];
+    guint64 named, unnamed;         /* conversations with / without nodes */
+    guint64 dns_named, dns_unnamed; /* the same for DNS pairs */
 } pm_st_state;
+
+/* Whether a conversation or pair seen for the first time gets nodes of its
+ * own, counting it either way. */
+static gboolean
+st_name_new(stats_tree *st, const char *node, guint64 *named, guint64 *unnamed)
+{
+    if (pm_pref.tree_conversations && *named >= pm_pref.tree_conversations) {
+        ++*unnamed;
+        set_stat_node(st, node, 0, TRUE, (gint)MIN(*unnamed, G_MAXINT));
+        return FALSE;
+    }
+    ++*named;
+    return TRUE;
+}
 
 static GHashTable *st_tables; /* stats_tree* -> pm_st_state* */
 
@@ -439,6 +472,8 @@ st_dns(stats_tree *st, pm_st_state *s, const pm_dns_msg *m)
                        s->node_dns_msgs, FALSE);
     if (flags)
         tick_stat_node(st, "suspicious query names", s->node_dns_msgs, FALSE);
+    if (!ST_SHOWN(p->user_value) && !st_name_new(st, st_dns_unnamed, &s->dns_named, &s->dns_unnamed))
+        p->user_node = ST_UNNAMED;
     if (!ST_SHOWN(p->user_value) || ST_LEVEL(p->user_value) != (guint32)v.level ||
         ST_SCORE(p->user_value) != score) {
         char name[PM_DNS_PAIR_STRLEN];
@@ -446,8 +481,10 @@ st_dns(stats_tree *st, pm_st_state *s, const pm_dns_msg *m)
         st_move(st, s->dns_per_level, st_level_names, s->node_dns_levels, st_dns_levels,
                 pm_dns_count(s->dns), ST_SHOWN(p->user_value) ? (int)ST_LEVEL(p->user_value) : -1,
                 v.level);
-        pm_dns_pair_name(p, name, sizeof name);
-        set_stat_node(st, name, s->node_dns_pairs, FALSE, (gint)MIN(score, G_MAXINT));
+        if (p->user_node != ST_UNNAMED) {
+            pm_dns_pair_name(p, name, sizeof name);
+            set_stat_node(st, name, s->node_dns_pairs, FALSE, (gint)MIN(score, G_MAXINT));
+        }
         set_stat_node(st, st_dns_pairs, 0, TRUE, (gint)MIN(pm_dns_count(s->dns), G_MAXINT));
         p->user_value = ((score << 2) | (guint32)v.level) + 1;
     }
@@ -466,6 +503,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     char filter[PM_FILTER_STRLEN];
     char flow[PM_FLOW_STRLEN];
     int dir, node;
+    gboolean named;
 
     if (!s)
         return TAP_PACKET_DONT_REDRAW;
@@ -477,6 +515,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         memset(s->per_level, 0, sizeof s->per_level);
         memset(s->dns_per_level, 0, sizeof s->dns_per_level);
         memset(s->per_hs, 0, sizeof s->per_hs);
+        s->named = s->unnamed = s->dns_named = s->dns_unnamed = 0;
     }
     s->last_frame = pinfo->num;
 
@@ -485,17 +524,22 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     c = pm_table_add(s->table, rec, &dir);
     if (!c)
         return TAP_PACKET_DONT_REDRAW;
-    pm_conv_flow(c, flow, sizeof flow);
+    if (!ST_SHOWN(c->user_value) && !st_name_new(st, st_unnamed, &s->named, &s->unnamed))
+        c->user_node = ST_UNNAMED;
+    named = c->user_node != ST_UNNAMED;
 
     /* The conversations view: packets and bytes per flow and direction.
      * (Tree counts are 32-bit: a flow past 2 GiB saturates here, not in
      * the report or the JSON.) */
-    node = increase_stat_node(st, flow, s->node_packets, TRUE, 1);
-    tick_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE);
+    if (named) {
+        pm_conv_flow(c, flow, sizeof flow);
+        node = increase_stat_node(st, flow, s->node_packets, TRUE, 1);
+        tick_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE);
+        node = increase_stat_node(st, flow, s->node_bytes, TRUE, (gint)MIN(rec->length, G_MAXINT));
+        increase_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE,
+                           (gint)MIN(rec->length, G_MAXINT));
+    }
     increase_stat_node(st, st_by_packets, 0, TRUE, 1);
-    node = increase_stat_node(st, flow, s->node_bytes, TRUE, (gint)MIN(rec->length, G_MAXINT));
-    increase_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE,
-                       (gint)MIN(rec->length, G_MAXINT));
     increase_stat_node(st, st_by_bytes, 0, TRUE, (gint)MIN(rec->length, G_MAXINT));
 
     pm_conv_totals(c, &pm_pref.score, &t);
@@ -506,7 +550,8 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         st_move(st, s->per_level, st_level_names, s->node_levels, st_levels,
                 pm_table_count(s->table),
                 ST_SHOWN(c->user_value) ? (int)ST_LEVEL(c->user_value) : -1, v.level);
-        c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
+        if (named)
+            c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
         c->user_value = ((score << 2) | (guint32)v.level) + 1;
     }
@@ -519,21 +564,25 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     }
     /* RTT of the data this packet acknowledges: Count/Average/Min/Max in
      * microseconds (tree values are integers). */
-    if (rec->ack_rtt_ms >= 0)
+    if (named && rec->ack_rtt_ms >= 0)
         avg_stat_node_add_value_int(st, dir == PM_C2S ? "RTT of S->C data (us)" : "RTT of C->S data (us)",
                                     c->user_node, FALSE, (gint)MIN(rec->ack_rtt_ms * 1000.0, G_MAXINT));
 
     /* Evidence under the conversation: a node named by its display filter
      * whose count is its packets and whose Min/Max are its first and last
      * frames; per event kind the same, plus the first few frames by name. */
-    g_snprintf(filter, sizeof filter, "tcp.stream eq %u", c->stream);
-    avg_stat_node_add_value_int(st, filter, c->user_node, FALSE, (gint)pinfo->num);
+    if (named) {
+        g_snprintf(filter, sizeof filter, "tcp.stream eq %u", c->stream);
+        avg_stat_node_add_value_int(st, filter, c->user_node, FALSE, (gint)pinfo->num);
+    }
     for (int i = 0; i < PM_EV_COUNT; i++) {
         if (rec->events & (1u << i)) {
             int ev_node;
 
             tick_stat_node(st, st_events, 0, TRUE);
             tick_stat_node(st, st_event_names[i], s->node_events, FALSE);
+            if (!named)
+                continue;
             ev_node = avg_stat_node_add_value_int(st, st_event_names[i], c->user_node, TRUE,
                                                   (gint)pinfo->num);
             if (c->evidence_n[i] <= PM_EVIDENCE_FRAMES &&

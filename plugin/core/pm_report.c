@@ -36,51 +36,160 @@ cmp_severity(const void *a, const void *b)
     return c;
 }
 
+/* Volume orders compare rows by value (the selection below keeps copies);
+ * ties fall back to the flow, then the stream, so every order is total and
+ * a partial selection lists exactly what a full sort would. */
 static int
-cmp_packets(const void *a, const void *b)
+cmp_volume(const pm_row *x, const pm_row *y, uint64_t vx, uint64_t vy)
 {
-    const pm_row *x = *(const pm_row *const *)a, *y = *(const pm_row *const *)b;
-
     int c;
 
-    if (x->totals.packets != y->totals.packets)
-        return x->totals.packets > y->totals.packets ? -1 : 1;
+    if (vx != vy)
+        return vx > vy ? -1 : 1;
     c = strcmp(x->flow, y->flow);
     if (c == 0 && x->conv->stream != y->conv->stream)
         c = x->conv->stream < y->conv->stream ? -1 : 1;
     return c;
+}
+
+static int
+cmp_packets(const void *a, const void *b)
+{
+    const pm_row *x = a, *y = b;
+
+    return cmp_volume(x, y, x->totals.packets, y->totals.packets);
+}
+
+static uint64_t
+conv_bytes(const pm_conv *c)
+{
+    return c->dir[PM_C2S].bytes + c->dir[PM_S2C].bytes;
 }
 
 static int
 cmp_bytes(const void *a, const void *b)
 {
-    const pm_row *x = *(const pm_row *const *)a, *y = *(const pm_row *const *)b;
-    uint64_t bx = x->conv->dir[PM_C2S].bytes + x->conv->dir[PM_S2C].bytes;
-    uint64_t by = y->conv->dir[PM_C2S].bytes + y->conv->dir[PM_S2C].bytes;
-    int c;
+    const pm_row *x = a, *y = b;
 
-    if (bx != by)
-        return bx > by ? -1 : 1;
-    c = strcmp(x->flow, y->flow);
-    if (c == 0 && x->conv->stream != y->conv->stream)
-        c = x->conv->stream < y->conv->stream ? -1 : 1;
-    return c;
+    return cmp_volume(x, y, conv_bytes(x->conv), conv_bytes(y->conv));
+}
+
+static int
+cmp_packets_ptr(const void *a, const void *b)
+{
+    return cmp_packets(*(const pm_row *const *)a, *(const pm_row *const *)b);
+}
+
+static int
+cmp_bytes_ptr(const void *a, const void *b)
+{
+    return cmp_bytes(*(const pm_row *const *)a, *(const pm_row *const *)b);
+}
+
+/* Partial selection: the first k elements under cmp among all those
+ * offered, without sorting the rest. A huge capture (a million
+ * conversations of a SYN flood) then costs O(n log k) and k rows of
+ * memory for a top-k report, not a sort and a row per conversation.
+ * The elements live in a max-heap whose root is the last one kept, so a
+ * candidate is compared with the root only, and most are turned away at
+ * once. */
+typedef struct pm_topk {
+    char *base;
+    size_t size, k, n;
+    int (*cmp)(const void *, const void *);
+    char *tmp;
+} pm_topk;
+
+static void
+topk_init(pm_topk *h, size_t k, size_t size, int (*cmp)(const void *, const void *))
+{
+    h->base = g_malloc((k ? k : 1) * size);
+    h->tmp = g_malloc(size);
+    h->size = size;
+    h->k = k;
+    h->n = 0;
+    h->cmp = cmp;
+}
+
+#define TOPK_AT(h, i) ((h)->base + (i) * (h)->size)
+
+static void
+topk_swap(pm_topk *h, size_t i, size_t j)
+{
+    memcpy(h->tmp, TOPK_AT(h, i), h->size);
+    memcpy(TOPK_AT(h, i), TOPK_AT(h, j), h->size);
+    memcpy(TOPK_AT(h, j), h->tmp, h->size);
+}
+
+static void
+topk_offer(pm_topk *h, const void *x)
+{
+    size_t i;
+
+    if (h->n < h->k) {
+        i = h->n++;
+        memcpy(TOPK_AT(h, i), x, h->size);
+        while (i > 0 && h->cmp(TOPK_AT(h, i), TOPK_AT(h, (i - 1) / 2)) > 0) {
+            topk_swap(h, i, (i - 1) / 2);
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    if (h->k == 0 || h->cmp(x, TOPK_AT(h, 0)) >= 0)
+        return;
+    memcpy(TOPK_AT(h, 0), x, h->size);
+    for (i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, big = i;
+
+        if (l < h->n && h->cmp(TOPK_AT(h, l), TOPK_AT(h, big)) > 0)
+            big = l;
+        if (r < h->n && h->cmp(TOPK_AT(h, r), TOPK_AT(h, big)) > 0)
+            big = r;
+        if (big == i)
+            break;
+        topk_swap(h, i, big);
+        i = big;
+    }
+}
+
+/* Sorts what was kept and hands its storage over. */
+static void *
+topk_finish(pm_topk *h, size_t *n)
+{
+    qsort(h->base, h->n, h->size, h->cmp);
+    g_free(h->tmp);
+    *n = h->n;
+    return h->base;
 }
 
 pm_model *
 pm_model_build(const pm_table *t, const pm_score_params *p)
 {
+    return pm_model_build_top(t, p, 0);
+}
+
+pm_model *
+pm_model_build_top(const pm_table *t, const pm_score_params *p, size_t keep)
+{
     pm_model *m = g_new0(pm_model, 1);
     pm_conv *const *convs = pm_table_convs(t);
+    pm_topk sev, pk, by;
+    size_t k;
 
     m->summary = *pm_table_summary(t);
     m->n = pm_table_count(t);
-    m->rows = g_new0(pm_row, m->n ? m->n : 1);
-    m->by_packets = g_new0(pm_row *, m->n ? m->n : 1);
-    m->by_bytes = g_new0(pm_row *, m->n ? m->n : 1);
+    k = keep && keep < m->n ? keep : m->n;
+    /* Listing everything: one row per conversation, sorted in place. */
+    if (k == m->n) {
+        m->rows = g_new0(pm_row, m->n ? m->n : 1);
+    } else {
+        topk_init(&sev, k, sizeof(pm_row), cmp_severity);
+        topk_init(&pk, k, sizeof(pm_row), cmp_packets);
+        topk_init(&by, k, sizeof(pm_row), cmp_bytes);
+    }
 
     for (size_t i = 0; i < m->n; i++) {
-        pm_row *r = &m->rows[i];
+        pm_row row, *r = k == m->n ? &m->rows[i] : &row;
 
         r->conv = convs[i];
         pm_conv_totals(r->conv, p, &r->totals);
@@ -94,12 +203,32 @@ pm_model_build(const pm_table *t, const pm_score_params *p)
             m->tcp_frames += c->packets + c->capture_duplicates;
             m->capture_gaps += (uint64_t)c->lost_segments + c->acked_unseen;
         }
+        if (k != m->n) {
+            topk_offer(&sev, r);
+            topk_offer(&pk, r);
+            topk_offer(&by, r);
+        }
     }
-    qsort(m->rows, m->n, sizeof *m->rows, cmp_severity);
-    for (size_t i = 0; i < m->n; i++)
-        m->by_packets[i] = m->by_bytes[i] = &m->rows[i];
-    qsort(m->by_packets, m->n, sizeof *m->by_packets, cmp_packets);
-    qsort(m->by_bytes, m->n, sizeof *m->by_bytes, cmp_bytes);
+    m->by_packets = g_new0(pm_row *, k ? k : 1);
+    m->by_bytes = g_new0(pm_row *, k ? k : 1);
+    m->listed = k;
+    if (k == m->n) {
+        qsort(m->rows, m->n, sizeof *m->rows, cmp_severity);
+        for (size_t i = 0; i < m->n; i++)
+            m->by_packets[i] = m->by_bytes[i] = &m->rows[i];
+        qsort(m->by_packets, m->n, sizeof *m->by_packets, cmp_packets_ptr);
+        qsort(m->by_bytes, m->n, sizeof *m->by_bytes, cmp_bytes_ptr);
+    } else {
+        size_t n;
+
+        m->rows = topk_finish(&sev, &n);
+        m->volume_rows[0] = topk_finish(&pk, &n);
+        m->volume_rows[1] = topk_finish(&by, &n);
+        for (size_t i = 0; i < k; i++) {
+            m->by_packets[i] = &m->volume_rows[0][i];
+            m->by_bytes[i] = &m->volume_rows[1][i];
+        }
+    }
     return m;
 }
 
@@ -114,23 +243,33 @@ cmp_dns(const void *a, const void *b)
 void
 pm_model_add_dns(pm_model *m, const pm_dns_table *d, const pm_dns_params *p)
 {
+    pm_model_add_dns_top(m, d, p, 0);
+}
+
+void
+pm_model_add_dns_top(pm_model *m, const pm_dns_table *d, const pm_dns_params *p, size_t keep)
+{
     pm_dns_pair *const *pairs = pm_dns_pairs(d);
+    size_t n = pm_dns_count(d);
+    size_t k = keep && keep < n ? keep : n;
+    pm_topk sel;
 
     m->has_dns = true;
     m->dns_params = *p;
-    m->dns_n = pm_dns_count(d);
+    m->dns_n = n;
     g_free(m->dns_rows);
-    m->dns_rows = g_new0(pm_dns_row, m->dns_n ? m->dns_n : 1);
     memset(m->dns_per_level, 0, sizeof m->dns_per_level);
-    for (size_t i = 0; i < m->dns_n; i++) {
-        pm_dns_row *r = &m->dns_rows[i];
+    topk_init(&sel, k, sizeof(pm_dns_row), cmp_dns);
+    for (size_t i = 0; i < n; i++) {
+        pm_dns_row r;
 
-        r->pair = pairs[i];
-        r->verdict = pm_dns_score(p, r->pair);
-        pm_dns_pair_name(r->pair, r->name, sizeof r->name);
-        m->dns_per_level[r->verdict.level]++;
+        r.pair = pairs[i];
+        r.verdict = pm_dns_score(p, r.pair);
+        pm_dns_pair_name(r.pair, r.name, sizeof r.name);
+        m->dns_per_level[r.verdict.level]++;
+        topk_offer(&sel, &r);
     }
-    qsort(m->dns_rows, m->dns_n, sizeof *m->dns_rows, cmp_dns);
+    m->dns_rows = topk_finish(&sel, &m->dns_listed);
 }
 
 void
@@ -142,6 +281,8 @@ pm_model_free(pm_model *m)
     g_free(m->rows);
     g_free(m->by_packets);
     g_free(m->by_bytes);
+    g_free(m->volume_rows[0]);
+    g_free(m->volume_rows[1]);
     g_free(m);
 }
 
@@ -469,7 +610,7 @@ static void
 append_dns(GString *out, const pm_model *m, const pm_render_opts *o)
 {
     const char *const *dx = o->lang == PM_LANG_ES ? dns_es : dns_en;
-    size_t top = o->top < m->dns_n ? o->top : m->dns_n;
+    size_t top = o->top < m->dns_listed ? o->top : m->dns_listed;
 
     g_string_append_c(out, '\n');
     g_string_append(out, dx[D_HEADER]);
@@ -530,7 +671,7 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
     char *file = o->file ? pm_sanitize_terminal(o->file) : g_strdup(tx[T_UNKNOWN]);
     uint64_t dur_ms = pm_summary_duration_ms(&m->summary);
     int64_t dur_us = m->summary.last_ts_us - m->summary.first_ts_us;
-    size_t top = o->top < m->n ? o->top : m->n;
+    size_t top = o->top < m->listed ? o->top : m->listed;
 
     g_string_append_printf(out, tx[T_START], file);
     g_string_append_c(out, '\n');
@@ -587,8 +728,8 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
         append_evidence(out, tx, evn, r->conv);
     }
     if (top > 0) {
-        append_volume_list(out, tx, T_TOP_PACKETS, m->by_packets, m->n, o->top);
-        append_volume_list(out, tx, T_TOP_BYTES, m->by_bytes, m->n, o->top);
+        append_volume_list(out, tx, T_TOP_PACKETS, m->by_packets, m->listed, o->top);
+        append_volume_list(out, tx, T_TOP_BYTES, m->by_bytes, m->listed, o->top);
     }
     if (m->has_dns)
         append_dns(out, m, o);
@@ -797,6 +938,8 @@ json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_value_string(d, o->lang == PM_LANG_ES ? "es" : "en");
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
         json_uint(d, v[i].name, values[i]);
+    /* 0: every conversation is listed, as the document always did. */
+    json_uint(d, "json_top", o->json_top);
     if (m->has_dns) {
         const pm_dns_params *q = &m->dns_params;
         const struct { const char *name; unsigned value; } dv[] = {
@@ -872,11 +1015,11 @@ json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_levels(d, "conversations_by_level", m->per_level);
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < m->listed; i++)
         json_conv(d, &m->rows[i], o->lang);
     json_dumper_end_array(d);
-    json_conv_list(d, "top_by_packets", m->by_packets, m->n, o->lang);
-    json_conv_list(d, "top_by_bytes", m->by_bytes, m->n, o->lang);
+    json_conv_list(d, "top_by_packets", m->by_packets, m->listed, o->lang);
+    json_conv_list(d, "top_by_bytes", m->by_bytes, m->listed, o->lang);
     json_dumper_end_object(d);
 }
 
@@ -985,10 +1128,45 @@ json_dns_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_levels(d, "pairs_by_level", m->dns_per_level);
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
-    for (size_t i = 0; i < m->dns_n; i++)
+    for (size_t i = 0; i < m->dns_listed; i++)
         json_dns_pair(d, &m->dns_rows[i], o->lang);
     json_dumper_end_array(d);
     json_dumper_end_object(d);
+}
+
+static bool
+render_json(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+{
+    /* Never abort the host program over a writer inconsistency: report
+     * it through the return value instead. */
+    d->flags = JSON_DUMPER_FLAGS_PRETTY_PRINT | JSON_DUMPER_FLAGS_NO_DEBUG;
+
+    json_dumper_begin_object(d);
+    json_dumper_set_member_name(d, "summary");
+    json_dumper_begin_object(d);
+    json_dumper_set_member_name(d, "schema");
+    json_dumper_value_string(d, PM_SCHEMA);
+    json_string_or_null(d, "file", o->file);
+    json_uint(d, "packets_total", m->summary.packets_total);
+    json_uint(d, "duration_ms", pm_summary_duration_ms(&m->summary));
+    json_uint(d, "bytes_total", m->summary.bytes_total);
+    json_time(d, "capture_start", m->summary.packets_total ? &m->summary.first_ts_us : NULL);
+    json_time(d, "capture_end", m->summary.packets_total ? &m->summary.last_ts_us : NULL);
+    json_string_or_null(d, "wireshark_version", o->wireshark_version);
+    json_string_or_null(d, "plugin_version", o->plugin_version);
+    json_settings(d, m, o);
+    json_capture_quality(d, m, o);
+    json_dumper_end_object(d);
+
+    json_dumper_set_member_name(d, "detectors");
+    json_dumper_begin_object(d);
+    if (!o->no_tcp_health)
+        json_tcp_health(d, m, o);
+    if (m->has_dns)
+        json_dns_health(d, m, o);
+    json_dumper_end_object(d);
+    json_dumper_end_object(d);
+    return json_dumper_finish(d);
 }
 
 bool
@@ -997,35 +1175,16 @@ pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
     json_dumper d = { 0 };
 
     d.output_string = out;
-    /* Never abort the host program over a writer inconsistency: report
-     * it through the return value instead. */
-    d.flags = JSON_DUMPER_FLAGS_PRETTY_PRINT | JSON_DUMPER_FLAGS_NO_DEBUG;
-
-    json_dumper_begin_object(&d);
-    json_dumper_set_member_name(&d, "summary");
-    json_dumper_begin_object(&d);
-    json_dumper_set_member_name(&d, "schema");
-    json_dumper_value_string(&d, PM_SCHEMA);
-    json_string_or_null(&d, "file", o->file);
-    json_uint(&d, "packets_total", m->summary.packets_total);
-    json_uint(&d, "duration_ms", pm_summary_duration_ms(&m->summary));
-    json_uint(&d, "bytes_total", m->summary.bytes_total);
-    json_time(&d, "capture_start", m->summary.packets_total ? &m->summary.first_ts_us : NULL);
-    json_time(&d, "capture_end", m->summary.packets_total ? &m->summary.last_ts_us : NULL);
-    json_string_or_null(&d, "wireshark_version", o->wireshark_version);
-    json_string_or_null(&d, "plugin_version", o->plugin_version);
-    json_settings(&d, m, o);
-    json_capture_quality(&d, m, o);
-    json_dumper_end_object(&d);
-
-    json_dumper_set_member_name(&d, "detectors");
-    json_dumper_begin_object(&d);
-    if (!o->no_tcp_health)
-        json_tcp_health(&d, m, o);
-    if (m->has_dns)
-        json_dns_health(&d, m, o);
-    json_dumper_end_object(&d);
-    json_dumper_end_object(&d);
-    return json_dumper_finish(&d);
+    return render_json(&d, m, o);
 }
 
+bool
+pm_render_json_file(const pm_model *m, const pm_render_opts *o, FILE *f)
+{
+    json_dumper d = { 0 };
+    bool ok;
+
+    d.output_file = f;
+    ok = render_json(&d, m, o);
+    return !ferror(f) && ok;
+}

@@ -12,6 +12,8 @@
 #ifndef PM_REPORT_H
 #define PM_REPORT_H
 
+#include <stdio.h>
+
 #include "pm_core.h"
 #include "pm_dns.h"
 #include "pm_score.h"
@@ -40,25 +42,35 @@ typedef struct pm_dns_row {
 typedef struct pm_model {
     pm_summary summary;
     size_t n;
-    pm_row *rows;             /* sorted by severity (SCORING.md order) */
-    pm_row **by_packets;      /* same rows, most packets first */
-    pm_row **by_bytes;        /* same rows, most bytes first */
+    size_t listed;            /* rows kept in each order: all, or the top asked for */
+    pm_row *rows;             /* the first `listed` by severity (SCORING.md order) */
+    pm_row **by_packets;      /* the first `listed` by packets, most first */
+    pm_row **by_bytes;        /* the first `listed` by bytes, most first */
+    pm_row *volume_rows[2];   /* storage of the two above when not all are listed */
     uint64_t per_level[4];    /* conversations per pm_level */
     /* Capture quality, over every conversation. */
     uint64_t capture_duplicates, tcp_frames, capture_gaps;
     /* DNS health, when the detector ran (pm_model_add_dns). */
     bool has_dns;
     size_t dns_n;
+    size_t dns_listed;        /* rows kept in dns_rows */
     pm_dns_row *dns_rows;     /* sorted by severity: score down, then name */
     uint64_t dns_per_level[4];
     pm_dns_params dns_params;
 } pm_model;
 
 pm_model *pm_model_build(const pm_table *t, const pm_score_params *p);
+/* The same, listing only the first `keep` conversations of each order
+ * (0: all). Every conversation is still scored and counted per level; only
+ * the listed ones are selected (O(n log keep)) and sorted, so a report of
+ * the top 5 of a million conversations neither sorts nor holds a million
+ * rows. */
+pm_model *pm_model_build_top(const pm_table *t, const pm_score_params *p, size_t keep);
 void pm_model_free(pm_model *m);
 /* Scores and sorts the DNS pairs of d into m (the DNS section appears in
- * the outputs from then on). */
+ * the outputs from then on); _top lists only the first `keep` (0: all). */
 void pm_model_add_dns(pm_model *m, const pm_dns_table *d, const pm_dns_params *p);
+void pm_model_add_dns_top(pm_model *m, const pm_dns_table *d, const pm_dns_params *p, size_t keep);
 
 typedef struct pm_render_opts {
     const char *file;   /* capture file name as given, or NULL if unknown */
@@ -70,6 +82,12 @@ typedef struct pm_render_opts {
     const char *plugin_version;
     const pm_score_params *params;  /* NULL: the contract's defaults */
     bool no_tcp_health;             /* the TCP detector was turned off */
+    /* JSON only. json_top: the limit the model was built with (0: none),
+     * recorded in the settings. state: add each conversation's and pair's
+     * raw state (counters, sketches, evidence) so that partial documents,
+     * from shards of one capture, merge exactly (packetmancer-merge). */
+    unsigned json_top;
+    bool state;
 } pm_render_opts;
 
 void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);
@@ -77,6 +95,9 @@ void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);
 /* Appends the JSON document (pretty-printed, newline-terminated). Returns
  * false if the writer reported an internal inconsistency. */
 bool pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out);
+/* The same, written to f as it is made: a document for a million
+ * conversations never has to fit in memory. False also on a write error. */
+bool pm_render_json_file(const pm_model *m, const pm_render_opts *o, FILE *f);
 
 /* One line on the capture itself ("capture duplicated every packet:
  * counts corrected; ..."), in the report's language. */
