@@ -126,30 +126,47 @@ pm_dns_lookup(const pm_dns_table *t, const pm_endpoint *client, const pm_endpoin
     return g_hash_table_lookup(t->by_key, &k);
 }
 
-/* A printable, bounded copy of a name from a packet. Control bytes and
- * non-ASCII bytes are kept as they are here: every output escapes or
- * sanitises strings from the capture when it writes them. */
-static char *
-name_dup(const char *name, size_t len)
+/* The form in which a name from a packet is kept, compared and shown:
+ * at most PM_DNS_NAME_MAX bytes, NUL-terminated. Control bytes and
+ * non-ASCII bytes are kept as they are (every output escapes or sanitises
+ * strings from the capture when it writes them), except NUL: a C string
+ * cannot hold it, and cutting the name there would show "ab" for
+ * "ab\0cd" and make two different names one. It becomes the four
+ * characters \000, as Wireshark's DNS dissector writes a NUL inside a
+ * label. Returns the length written to out. */
+static size_t
+name_store(const char *name, size_t len, char out[PM_DNS_NAME_MAX + 1])
 {
-    if (!name)
-        return g_strdup("");
-    return g_strndup(name, MIN(len, (size_t)PM_DNS_NAME_MAX));
+    size_t o = 0;
+
+    for (size_t i = 0; i < len && o < PM_DNS_NAME_MAX; i++) {
+        if (name[i] != '\0') {
+            out[o++] = name[i];
+        } else if (o + 4 <= PM_DNS_NAME_MAX) {
+            memcpy(out + o, "\\000", 4);
+            o += 4;
+        } else {
+            break;          /* an escape is never cut in half */
+        }
+    }
+    out[o] = '\0';
+    return o;
 }
 
 static void
 top_count(pm_dns_name_count *slots, const char *name, size_t len)
 {
-    size_t n = MIN(len, (size_t)PM_DNS_NAME_MAX);
+    char key[PM_DNS_NAME_MAX + 1];
     int empty = -1, least = 0;
 
+    name_store(name, len, key);
     for (int i = 0; i < PM_DNS_TOP_NAMES; i++) {
         if (!slots[i].name) {
             if (empty < 0)
                 empty = i;
             continue;
         }
-        if (strlen(slots[i].name) == n && memcmp(slots[i].name, name, n) == 0) {
+        if (strcmp(slots[i].name, key) == 0) {
             slots[i].count++;
             return;
         }
@@ -157,14 +174,14 @@ top_count(pm_dns_name_count *slots, const char *name, size_t len)
             least = i;
     }
     if (empty >= 0) {
-        slots[empty].name = name_dup(name, len);
+        slots[empty].name = g_strdup(key);
         slots[empty].count = 1;
         slots[empty].error = 0;
     } else {
         /* The newcomer inherits the evicted count, which it may never have
          * had: remember by how much it can be overcounted. */
         g_free(slots[least].name);
-        slots[least].name = name_dup(name, len);
+        slots[least].name = g_strdup(key);
         slots[least].error = slots[least].count;
         slots[least].count++;
     }
@@ -174,10 +191,12 @@ static void
 pending_add(pm_dns_pair *p, uint32_t frame, const char *name, size_t len)
 {
     pm_dns_pending *slot = &p->pending[p->pending_next];
+    char key[PM_DNS_NAME_MAX + 1];
 
+    name_store(name, len, key);
     g_free(slot->name);
     slot->frame = frame;
-    slot->name = name_dup(name, len);
+    slot->name = g_strdup(key);
     p->pending_next = (p->pending_next + 1) % PM_DNS_PENDING;
 }
 
@@ -186,14 +205,16 @@ pending_add(pm_dns_pair *p, uint32_t frame, const char *name, size_t len)
 static void
 pending_settle(pm_dns_pair *p, uint32_t frame, const char *name, size_t len)
 {
-    size_t n = MIN(len, (size_t)PM_DNS_NAME_MAX);
+    char key[PM_DNS_NAME_MAX + 1];
 
+    if (name)
+        name_store(name, len, key);
     for (int i = 0; i < PM_DNS_PENDING; i++) {
         pm_dns_pending *s = &p->pending[i];
 
         if (!s->frame)
             continue;
-        if (s->frame == frame || (name && strlen(s->name) == n && memcmp(s->name, name, n) == 0)) {
+        if (s->frame == frame || (name && strcmp(s->name, key) == 0)) {
             g_free(s->name);
             s->name = NULL;
             s->frame = 0;
@@ -219,6 +240,9 @@ pm_dns_add(pm_dns_table *t, const pm_dns_msg *m, unsigned *name_flags, char *why
     /* The client asks; a response travels from the server to it. */
     const pm_endpoint *client = m->response ? &m->dst : &m->src;
     const pm_endpoint *server = m->response ? &m->src : &m->dst;
+    /* An empty name is no name: nothing to show or to tell apart. */
+    const char *name = m->name && m->name_len ? m->name : NULL;
+    size_t name_len = name ? m->name_len : 0;
     pair_key k;
     pm_dns_pair *p;
     unsigned flags = 0;
@@ -247,16 +271,20 @@ pm_dns_add(pm_dns_table *t, const pm_dns_msg *m, unsigned *name_flags, char *why
             p->queries_udp++;
         if (m->retransmission)
             p->retransmitted_queries++;
-        if (m->name) {
-            flags = pm_name_check(m->name, m->name_len, why, why_len);
+        if (name) {
+            flags = pm_name_check(name, name_len, why, why_len);
             if (flags & PM_NAME_PUNYCODE)
                 p->punycode++;
             if (flags & PM_NAME_DGA)
                 p->dga++;
             if (flags)
-                top_count(p->top[PM_OUT_SUSPICIOUS], m->name, m->name_len);
+                top_count(p->top[PM_OUT_SUSPICIOUS], name, name_len);
+            /* The ring is there for names: a query without one (Wireshark
+             * gives none when the question is malformed) would be listed
+             * blank, and stay listed, since its response cannot name it
+             * either. It still counts as a query. */
+            pending_add(p, m->frame, name, name_len);
         }
-        pending_add(p, m->frame, m->name, m->name ? m->name_len : 0);
     } else if (m->retransmission) {
         p->duplicate_responses++;
     } else {
@@ -273,13 +301,13 @@ pm_dns_add(pm_dns_table *t, const pm_dns_msg *m, unsigned *name_flags, char *why
             }
             pm_sketch_add(p->latency, m->time_ms);
         }
-        if (m->name && rc == PM_RC_NXDOMAIN)
-            top_count(p->top[PM_OUT_NXDOMAIN], m->name, m->name_len);
-        else if (m->name && rc == PM_RC_SERVFAIL)
-            top_count(p->top[PM_OUT_SERVFAIL], m->name, m->name_len);
-        else if (m->name && rc == PM_RC_REFUSED)
-            top_count(p->top[PM_OUT_REFUSED], m->name, m->name_len);
-        pending_settle(p, m->response_to, m->name, m->name ? m->name_len : 0);
+        if (name && rc == PM_RC_NXDOMAIN)
+            top_count(p->top[PM_OUT_NXDOMAIN], name, name_len);
+        else if (name && rc == PM_RC_SERVFAIL)
+            top_count(p->top[PM_OUT_SERVFAIL], name, name_len);
+        else if (name && rc == PM_RC_REFUSED)
+            top_count(p->top[PM_OUT_REFUSED], name, name_len);
+        pending_settle(p, m->response_to, name, name_len);
     }
     if (name_flags)
         *name_flags = flags;
