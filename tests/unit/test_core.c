@@ -1222,6 +1222,81 @@ test_model_same_flow_two_streams(void)
     pm_table_free(t);
 }
 
+/* Listing only the first k rows (partial selection) lists exactly the
+ * first k rows of the full sort, in every order, for every k. */
+static void
+test_model_top_k_seven(void)
+{
+    pm_table *t = seven_convs(false);
+
+    for (size_t k = 1; k <= NCONV + 2; k++) {
+        pm_model *m = pm_model_build_top(t, &defaults, k);
+        size_t want = k < NCONV ? k : NCONV;
+
+        CU_ASSERT_EQUAL(m->n, NCONV);
+        CU_ASSERT_EQUAL(m->listed, want);
+        for (size_t i = 0; i < want; i++) {
+            CU_ASSERT_STRING_EQUAL(m->rows[i].flow, sev_flows[i]);
+            CU_ASSERT_STRING_EQUAL(m->by_packets[i]->flow, pkt_flows[i]);
+        }
+        /* Counts per level still cover every conversation. */
+        CU_ASSERT_EQUAL(m->per_level[PM_LEVEL_HIGH], 1);
+        CU_ASSERT_EQUAL(m->per_level[PM_LEVEL_MEDIUM], 4);
+        CU_ASSERT_EQUAL(m->per_level[PM_LEVEL_OK], 2);
+        pm_model_free(m);
+    }
+    pm_table_free(t);
+}
+
+/* The same on 3,000 conversations built to tie a lot: scores, packet and
+ * byte counts drawn from small ranges, several streams per flow text. */
+static void
+test_model_top_k_ties(void)
+{
+    pm_table *t = pm_table_new();
+    uint32_t frame = 0;
+    GRand *rnd = g_rand_new_with_seed(7);
+    pm_model *full;
+    const size_t ks[] = { 1, 2, 3, 10, 64, 999, 2999, 3000, 3001 };
+
+    for (uint32_t st = 0; st < 3000; st++) {
+        /* 40 distinct client addresses x 5 ports: each flow text is
+         * shared by about 15 streams (reused port pairs). */
+        pm_endpoint a = ep4(10, 1, 0, (uint8_t)g_rand_int_range(rnd, 1, 41),
+                            (uint16_t)(40000 + g_rand_int_range(rnd, 0, 5)));
+        pm_endpoint b = ep4(10, 2, 0, 1, 80);
+        unsigned n = (unsigned)g_rand_int_range(rnd, 1, 6);
+        uint16_t ev = g_rand_int_range(rnd, 0, 4) == 0 ? PM_EV_RETRANSMISSION : 0;
+
+        feed(t, &frame, st, a, b, n, PM_TCP_ACK, 0);
+        if (ev)
+            feed(t, &frame, st, a, b, 1, PM_TCP_ACK, ev);
+        if (g_rand_boolean(rnd))
+            feed(t, &frame, st, b, a, (unsigned)g_rand_int_range(rnd, 1, 3), PM_TCP_ACK, 0);
+    }
+    full = pm_model_build(t, &defaults);
+    CU_ASSERT_EQUAL_FATAL(full->listed, 3000);
+    for (size_t j = 0; j < G_N_ELEMENTS(ks); j++) {
+        pm_model *m = pm_model_build_top(t, &defaults, ks[j]);
+        size_t want = ks[j] < 3000 ? ks[j] : 3000;
+        size_t bad = 0;
+
+        CU_ASSERT_EQUAL(m->listed, want);
+        for (size_t i = 0; i < want; i++) {
+            bad += m->rows[i].conv != full->rows[i].conv;
+            bad += m->by_packets[i]->conv != full->by_packets[i]->conv;
+            bad += m->by_bytes[i]->conv != full->by_bytes[i]->conv;
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        for (int l = 0; l < 4; l++)
+            CU_ASSERT_EQUAL(m->per_level[l], full->per_level[l]);
+        pm_model_free(m);
+    }
+    pm_model_free(full);
+    pm_table_free(t);
+    g_rand_free(rnd);
+}
+
 static void
 test_model_empty(void)
 {
@@ -2280,6 +2355,8 @@ main(void)
         { "model deterministic", test_model_deterministic },
         { "same flow, two streams", test_model_same_flow_two_streams },
         { "empty model", test_model_empty },
+        { "model: top k of seven", test_model_top_k_seven },
+        { "model: top k with ties", test_model_top_k_ties },
     };
     static const test_def sanitize[] = {
         { "control characters", test_sanitize_controls },
