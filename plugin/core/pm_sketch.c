@@ -220,11 +220,26 @@ pm_sketch_collapsed(const pm_sketch *s)
     return s->collapsed;
 }
 
+/* The value reported for a sample in bucket i (or collapsed into it): the
+ * sample lies in [min, max], so clamping only brings v closer to it, and
+ * turns the +inf of the highest buckets into max. */
+static double
+clamp_value(const pm_sketch *s, int32_t i)
+{
+    double v = pm_sketch_bucket_value(i);
+
+    if (v < s->min)
+        v = s->min;
+    if (v > s->max)
+        v = s->max;
+    return v;
+}
+
 double
 pm_sketch_quantile(const pm_sketch *s, double q)
 {
     uint64_t n = s->count, rank, seen;
-    double r, v;
+    double r;
 
     if (n == 0 || !(q >= 0.0 && q <= 1.0))
         return NAN;
@@ -239,20 +254,31 @@ pm_sketch_quantile(const pm_sketch *s, double q)
      * them are within 1 microsecond of it. */
     if (rank < s->zero || s->hi == PM_SKETCH_NO_INDEX)
         return s->min;
+    if (rank >= n / 2) {
+        /* High quantiles (p95 is asked for on every packet while a
+         * conversation is scored) are found from the top: the bucket i
+         * holding rank is the lowest whose samples above it, T(i+1), are
+         * fewer than n - rank. Same answer as the scan from the bottom,
+         * in a few slots instead of up to 512. Saturated buckets can make
+         * the counts disagree with n; then the bottom scan decides. */
+        uint64_t above = 0, need = n - rank;
+
+        for (int32_t i = s->hi; i > s->hi - N; i--) {
+            uint64_t incl = above + s->bucket[slot(i)];
+
+            if (incl >= need || i == s->hi - (N - 1)) {
+                if (incl < need)
+                    break;
+                return clamp_value(s, i);
+            }
+            above = incl;
+        }
+    }
     seen = s->zero;
     for (int32_t i = s->hi - (N - 1); i <= s->hi; i++) {
         seen += s->bucket[slot(i)];
-        if (seen > rank) {
-            /* The sample is in bucket i (or collapsed into it), and lies
-             * in [min, max]: clamping only brings v closer to it, and
-             * turns the +inf of the highest buckets into max. */
-            v = pm_sketch_bucket_value(i);
-            if (v < s->min)
-                v = s->min;
-            if (v > s->max)
-                v = s->max;
-            return v;
-        }
+        if (seen > rank)
+            return clamp_value(s, i);
     }
     return s->max; /* only with saturated buckets */
 }

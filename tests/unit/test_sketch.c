@@ -813,6 +813,65 @@ test_merge_many(void)
     g_free(v);
 }
 
+/* ================================================== search direction */
+
+/* The quantile as the header defines it, found the plain way: cumulative
+ * counts from the lowest bucket up. pm_sketch_quantile() searches high
+ * ranks from the top instead; both must name the same bucket. */
+static double
+bottom_scan_quantile(const pm_sketch *s, double q)
+{
+    uint64_t n = s->count, rank = rank_of(q, n), seen = s->zero;
+
+    if (rank == 0)
+        return s->min;
+    if (rank == n - 1)
+        return s->max;
+    if (rank < s->zero)
+        return s->min;
+    for (int32_t i = s->hi - (N - 1); i <= s->hi; i++) {
+        seen += s->bucket[(uint32_t)i & (N - 1)];
+        if (seen > rank) {
+            double v = pm_sketch_bucket_value(i);
+
+            return v < s->min ? s->min : v > s->max ? s->max : v;
+        }
+    }
+    return s->max;
+}
+
+static void
+test_search_direction(void)
+{
+    GRand *rnd = g_rand_new_with_seed(11);
+    unsigned compared = 0, differ = 0;
+
+    for (int set = 0; set < 300; set++) {
+        pm_sketch s;
+        int n = g_rand_int_range(rnd, 1, 400);
+        /* Spreads from one bucket to beyond the window (collapsing), with
+         * some zeros. */
+        double spread = g_rand_double_range(rnd, 0.0, 14.0);
+
+        pm_sketch_init(&s);
+        for (int i = 0; i < n; i++) {
+            double v = g_rand_int_range(rnd, 0, 20) == 0 ? 0.0
+                     : 0.5 * exp(g_rand_double_range(rnd, 0.0, spread));
+            pm_sketch_add(&s, v);
+        }
+        for (int k = 0; k <= 1000; k++) {
+            double a = pm_sketch_quantile(&s, k / 1000.0);
+            double b = bottom_scan_quantile(&s, k / 1000.0);
+
+            compared++;
+            differ += memcmp(&a, &b, sizeof a) != 0;
+        }
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    CU_ASSERT_EQUAL(compared, 300 * 1001);
+    g_rand_free(rnd);
+}
+
 /* ========================================================== saturation */
 
 /* A bucket at UINT32_MAX stays there instead of wrapping to 0. Built by
@@ -904,6 +963,7 @@ main(void)
         { "rejected values", test_rejected },
         { "up to DBL_MAX", test_huge_values },
         { "saturation", test_saturation },
+        { "high quantiles searched from the top", test_search_direction },
     };
     static const test_def merge[] = {
         { "split points, three orders", test_merge_splits },
