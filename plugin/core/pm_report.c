@@ -4,8 +4,8 @@
  *
  * Both outputs may carry text that came from outside the analysis (today
  * the capture's file name, later host and DNS names), so every such string
- * passes through pm_sanitize_terminal() for the report and is made valid
- * UTF-8 before json_dumper escapes it for the JSON.
+ * passes through pm_sanitize_terminal() for the report and json_text()
+ * for the JSON.
  *
  * Copyright (c) 2026 The PacketMancer authors
  * SPDX-License-Identifier: MIT
@@ -286,6 +286,20 @@ pm_model_free(pm_model *m)
     g_free(m);
 }
 
+/* Characters that must not reach a reader unescaped: g_unichar_iscntrl
+ * covers C0, DEL and C1 (0x80-0x9f, where a single-byte CSI hides), what
+ * terminal escape sequences are made of. The others do not drive a
+ * terminal but change what a line appears to say: bidirectional
+ * embeddings, overrides, isolates and marks reorder the text around them
+ * ("Trojan Source"), and U+2028/U+2029 are line breaks to some viewers. */
+static bool
+is_hidden_control(gunichar u)
+{
+    return g_unichar_iscntrl(u) || u == 0x061c || u == 0x200e || u == 0x200f ||
+           (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
+           u == 0x2028 || u == 0x2029;
+}
+
 char *
 pm_sanitize_terminal(const char *s)
 {
@@ -295,9 +309,9 @@ pm_sanitize_terminal(const char *s)
     for (const char *c = valid; *c; c = g_utf8_next_char(c)) {
         gunichar u = g_utf8_get_char(c);
 
-        /* g_unichar_iscntrl covers C0, DEL and C1 (0x80-0x9f, where a
-         * single-byte CSI hides); an escape sequence loses its ESC. */
-        if (g_unichar_iscntrl(u))
+        /* An escape sequence loses its ESC (or C1 CSI) and is shown as
+         * harmless text. */
+        if (is_hidden_control(u))
             g_string_append_c(out, '?');
         else
             g_string_append_unichar(out, u);
@@ -865,16 +879,45 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
     json_dumper_end_object(d);
 }
 
+/* Writes a string that came from outside (the capture's file name, a DNS
+ * name) as a JSON string value. JSON must be UTF-8, so bytes that are not
+ * become U+FFFD first. json_dumper_value_string escapes what JSON requires
+ * (quote, backslash, C0) but writes DEL, C1 and the other hidden controls
+ * as they are: valid JSON, yet tshark prints the document on standard
+ * output, often a terminal. Here each of them is written \uXXXX, which any
+ * JSON reader decodes back to the same string. "</" is written "<\/", as
+ * json_dumper does, so the document can sit inside an HTML script. */
+static void
+json_text(json_dumper *d, const char *s)
+{
+    char *valid = g_utf8_make_valid(s, -1);
+    GString *esc = g_string_sized_new(strlen(valid) + 2);
+
+    g_string_append_c(esc, '"');
+    for (const char *c = valid; *c; c = g_utf8_next_char(c)) {
+        gunichar u = g_utf8_get_char(c);
+
+        if (u == '"' || u == '\\')
+            g_string_append_printf(esc, "\\%c", (char)u);
+        else if (u == '/' && c > valid && c[-1] == '<')
+            g_string_append(esc, "\\/");
+        else if (is_hidden_control(u))
+            g_string_append_printf(esc, "\\u%04x", (unsigned)u);
+        else
+            g_string_append_len(esc, c, g_utf8_next_char(c) - c);
+    }
+    g_string_append_c(esc, '"');
+    json_dumper_value_anyf(d, "%s", esc->str);
+    g_string_free(esc, TRUE);
+    g_free(valid);
+}
+
 static void
 json_string_or_null(json_dumper *d, const char *name, const char *value)
 {
     json_dumper_set_member_name(d, name);
     if (value) {
-        /* Strings from outside (file names) may not be UTF-8; JSON must be. */
-        char *valid = g_utf8_make_valid(value, -1);
-
-        json_dumper_value_string(d, valid);
-        g_free(valid);
+        json_text(d, value);
     } else {
         json_dumper_value_anyf(d, "null");
     }
@@ -1099,14 +1142,11 @@ json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang)
         json_dumper_set_member_name(d, outcome_keys[o]);
         json_dumper_begin_array(d);
         for (size_t i = 0; i < n; i++) {
-            char *valid = g_utf8_make_valid(names[i].name, -1);
-
             json_dumper_begin_object(d);
             json_dumper_set_member_name(d, "name");
-            json_dumper_value_string(d, valid);
+            json_text(d, names[i].name);     /* from the capture */
             json_uint(d, "count", names[i].count);
             json_dumper_end_object(d);
-            g_free(valid);
         }
         json_dumper_end_array(d);
     }
