@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""PacketMancer benchmarks: tshark with and without the plugin, side by side.
+
+    bench/run.py [--build DIR] [--plugin SO] [--data DIR] [--sections LIST] [--scale]
+
+Every tshark runs through tests/tshark-pm (--plugin SO for "with",
+--plugin none for "without"): same tshark, same throwaway HOME, same user
+(nobody when run as root). Sections (docs/PERFORMANCE.md explains them):
+
+  overhead   wall time (median of --repeat runs, interleaved) and peak RSS of
+             plain TCP analysis (-Y tcp.analysis.flags, no plugin) against
+             -z packetmancer,json / ,tree / ,report, on a --packets capture
+  callgrind  the same four commands under callgrind on a smaller capture
+             (--cg-packets); instruction ratios, also net of tshark's start-up
+  idle       plugin installed but not asked for: -z conv,tcp, -Y tcp, -w:
+             callgrind instructions with against without (target <= 1.02)
+  knobs      tshark options a health run can turn off: identical JSON on the
+             shared captures and the big capture, time and RSS saved
+  parallel   packetmancer-split and packetmancer --jobs (skips while absent)
+  scale      (--scale, minutes and GBs) 1,000,000-conversation SYN flood and
+             one 10,000,000-packet conversation: RSS, time, bytes per unit
+  profile    callgrind_annotate of the with-plugin run: the plugin's own top
+             functions (uses the callgrind section's output)
+
+Captures are made by pm-gen (from --build) into --data once and reused.
+Exit status: 0 when every section ran (ratios above target are reported,
+not failed), 2 on bad arguments or missing tools.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TSHARK_PM = os.path.join(ROOT, "tests", "tshark-pm")
+SHARED = os.path.join(ROOT, "..", "shared", "captures")
+NOBODY = 65534
+# For the "only these protocols" knob: frames, the usual link layers, IP,
+# TCP, UDP, DNS, ICMP and the plugin itself.
+ONLY_PROTOCOLS = ("frame,eth,ethertype,vlan,sll,sll2,null,loop,raw,ppp,pppoes,llc,snap,"
+                  "ip,ipv6,tcp,udp,dns,icmp,icmpv6,packetmancer")
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def die(msg):
+    print("run.py: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.gen = os.path.join(a.build, "bench", "pm-gen")
+        # callgrind output and -w files are written by tshark, which runs as
+        # nobody when we are root: a world-writable scratch folder.
+        self.scratch = tempfile.mkdtemp(prefix="pm-bench.")
+        os.chmod(self.scratch, 0o1777)
+        self.keep = a.keep
+        self.results = {}
+
+    # ------------------------------------------------------------ helpers
+    def capture(self, name, *gen_args):
+        """A pm-gen capture in --data, generated once."""
+        path = os.path.join(self.a.data, name)
+        if not os.path.exists(path):
+            if not os.access(self.gen, os.X_OK):
+                die(f"{self.gen} not built (cmake --build {self.a.build} --target pm-gen)")
+            log(f"# generating {path}: pm-gen {' '.join(gen_args)}")
+            t0 = time.monotonic()
+            r = subprocess.run([self.gen, *gen_args, "-o", path + ".part"],
+                               capture_output=True, text=True)
+            if r.returncode:
+                die(f"pm-gen failed: {r.stderr.strip()}")
+            os.rename(path + ".part", path)
+            with open(path + ".summary", "w") as f:
+                f.write(r.stderr)
+            log(f"#   {r.stderr.strip()} ({time.monotonic() - t0:.1f} s)")
+        return path
+
+    def summary(self, path):
+        try:
+            with open(path + ".summary") as f:
+                return dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", f.read()))
+        except OSError:
+            return {}
+
+    def run(self, plugin, args, wrap=None, stdout=None):
+        """One tshark run through tshark-pm: (wall seconds, peak RSS KiB, rc).
+
+        os.wait4 gives the rusage of that one child, whose peak RSS covers
+        the tshark it execs into (tshark-pm's setpriv and env exec, they do
+        not fork)."""
+        env = dict(os.environ)
+        env.pop("PM_TSHARK_WRAP", None)
+        if wrap:
+            env["PM_TSHARK_WRAP"] = wrap
+        out = open(stdout, "wb") if stdout else subprocess.DEVNULL
+        t0 = time.monotonic()
+        p = subprocess.Popen([TSHARK_PM, "--plugin", plugin or "none", *args], env=env,
+                             stdout=out, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if stdout:
+            out.close()
+        if p.returncode != 0:
+            log(f"#   warning: exit {p.returncode}: {' '.join(args)}: {err.decode(errors='replace')[-300:]}")
+        return wall, ru.ru_maxrss, p.returncode
+
+    def callgrind(self, tag, plugin, args):
+        """Instructions (Ir) of one tshark run under callgrind."""
+        out = os.path.join(self.scratch, f"cg.{tag}.out")
+        wrap = f"valgrind --tool=callgrind --dump-instr=no --callgrind-out-file={out}"
+        self.run(plugin, args, wrap=wrap)
+        try:
+            with open(out) as f:
+                for line in f:
+                    if line.startswith(("summary:", "totals:")):
+                        return int(line.split()[1]), out
+        except OSError:
+            pass
+        log(f"#   warning: no callgrind output for {tag}")
+        return None, out
+
+    def wfile(self, name):
+        return os.path.join(self.scratch, name)
+
+    # ------------------------------------------------------------ sections
+    def big(self):
+        a = self.a
+        return self.capture(f"mix-{a.packets}p-{a.conversations}c-loss{a.loss}.pcap",
+                            "--packets", str(a.packets), "--conversations", str(a.conversations),
+                            "--loss", str(a.loss), "--ipv6", "0.1", "--seed", "1")
+
+    def small(self):
+        a = self.a
+        # Same packets per concurrent conversation as the big capture.
+        conv = max(1, round(a.cg_packets * a.conversations / a.packets))
+        return self.capture(f"mix-{a.cg_packets}p-{conv}c-loss{a.loss}.pcap",
+                            "--packets", str(a.cg_packets), "--conversations", str(conv),
+                            "--loss", str(a.loss), "--ipv6", "0.1", "--seed", "1")
+
+    def tiny(self):
+        return self.capture("mix-10p.pcap", "--packets", "10", "--conversations", "1")
+
+    def commands(self, f):
+        P = self.a.plugin
+        return [("baseline  -Y tcp.analysis.flags (no plugin)", None, ["-q", "-r", f, "-Y", "tcp.analysis.flags"]),
+                ("-z packetmancer,json", P, ["-q", "-r", f, "-z", "packetmancer,json"]),
+                ("-z packetmancer,tree", P, ["-q", "-r", f, "-z", "packetmancer,tree"]),
+                ("-z packetmancer,report", P, ["-q", "-r", f, "-z", "packetmancer,report"])]
+
+    def sec_overhead(self):
+        f = self.big()
+        s = self.summary(f)
+        log(f"\n== a. Overhead: {os.path.basename(f)} ({s.get('packets', '?')} packets, "
+            f"{s.get('conversations', '?')} conversations), median of {self.a.repeat}, load {load()}")
+        cmds = self.commands(f)
+        walls = {c[0]: [] for c in cmds}
+        rss = {c[0]: [] for c in cmds}
+        for i in range(self.a.repeat):
+            for name, plugin, args in cmds:   # interleaved: drift hits all alike
+                w, m, _ = self.run(plugin, args)
+                walls[name].append(w)
+                rss[name].append(m)
+                log(f"#   run {i + 1}: {name}: {w:.2f} s, {m / 1024:.0f} MiB")
+        base = cmds[0][0]
+        bw, bm = statistics.median(walls[base]), max(rss[base])
+        log(f"{'command':46} {'wall s':>8} {'ratio':>6} {'peak RSS MiB':>13} {'ratio':>6}")
+        rows = []
+        for name, _, _ in cmds:
+            w, m = statistics.median(walls[name]), max(rss[name])
+            rows.append({"command": name, "wall_s": w, "wall_ratio": w / bw, "rss_kib": m,
+                         "rss_ratio": m / bm, "walls": walls[name]})
+            log(f"{name:46} {w:8.2f} {w / bw:6.3f} {m / 1024:13.0f} {m / bm:6.3f}")
+        log(f"(load after: {load()}; target ratio <= 1.10)")
+        self.results["overhead"] = rows
+
+    def sec_callgrind(self):
+        f, t = self.small(), self.tiny()
+        s = self.summary(f)
+        log(f"\n== a'. Callgrind instructions: {os.path.basename(f)} ({s.get('packets', '?')} packets, "
+            f"{s.get('conversations', '?')} conversations); start-up measured on a 10-packet capture")
+        rows = []
+        base = base0 = None
+        log(f"{'command':46} {'Ir total':>15} {'ratio':>6} {'Ir start-up':>14} {'net ratio':>9}")
+        for i, (name, plugin, args) in enumerate(self.commands(f)):
+            ir, out = self.callgrind(f"a{i}", plugin, args)
+            args0 = [t if x == f else x for x in args]
+            ir0, _ = self.callgrind(f"a{i}-startup", plugin, args0)
+            if ir is None or ir0 is None:
+                continue
+            if base is None:
+                base, base0 = ir, ir0
+            net = (ir - ir0) / (base - base0)
+            rows.append({"command": name, "ir": ir, "ir_startup": ir0, "ratio": ir / base,
+                         "net_ratio": net, "callgrind_out": out})
+            log(f"{name:46} {ir:15,} {ir / base:6.3f} {ir0:14,} {net:9.3f}")
+        log("(net = per-packet work: total minus the same command on a 10-packet file; target <= 1.10)")
+        self.results["callgrind"] = rows
+
+    def sec_idle(self):
+        f = self.small()
+        P = self.a.plugin
+        log(f"\n== b. Idle cost (plugin installed, not asked for): {os.path.basename(f)}, callgrind instructions")
+        cmds = [("-q -z conv,tcp", ["-q", "-r", f, "-z", "conv,tcp"], None),
+                ("-Y tcp > /dev/null", ["-r", f, "-Y", "tcp"], None),
+                ("-w out.pcapng", ["-r", f, "-w", "@W@"], None)]
+        log(f"{'command':24} {'Ir without':>15} {'Ir with':>15} {'ratio':>7}")
+        rows = []
+        for i, (name, args, _) in enumerate(cmds):
+            irs = []
+            for tag, plugin in (("none", None), ("with", P)):
+                a = [self.wfile(f"idle-{i}-{tag}.pcapng") if x == "@W@" else x for x in args]
+                ir, _ = self.callgrind(f"b{i}-{tag}", plugin, a)
+                irs.append(ir)
+            if None in irs:
+                continue
+            rows.append({"command": name, "ir_without": irs[0], "ir_with": irs[1], "ratio": irs[1] / irs[0]})
+            log(f"{name:24} {irs[0]:15,} {irs[1]:15,} {irs[1] / irs[0]:7.4f}")
+        log("(target ratio <= 1.02)")
+        self.results["idle"] = rows
+
+    def sec_profile(self):
+        rows = self.results.get("callgrind") or []
+        outs = [r["callgrind_out"] for r in rows if "json" in r["command"]]
+        if not outs or not shutil.which("callgrind_annotate"):
+            log("\n== Profile: skipped (needs the callgrind section and callgrind_annotate)")
+            return
+        log(f"\n== Profile: callgrind_annotate --inclusive=yes of the -z packetmancer,json run, top 40")
+        r = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99.9", outs[0]],
+                           capture_output=True, text=True)
+        lines = [l for l in r.stdout.splitlines() if re.match(r"\s*[\d,]+ \(", l)]
+        for l in lines[:40]:
+            log(l[:160])
+        log("-- exclusive, functions of packetmancer.so only")
+        r = subprocess.run(["callgrind_annotate", "--threshold=100", outs[0]],
+                           capture_output=True, text=True)
+        n = 0
+        for l in r.stdout.splitlines():
+            if "packetmancer" in l and re.match(r"\s*[\d,]+ \(", l):
+                log(l[:160])
+                n += 1
+                if n == 25:
+                    break
+
+    def sec_knobs(self):
+        P = self.a.plugin
+        knobs = [
+            ("-n", ["-n"]),
+            ("tcp.track_bytes_in_flight:FALSE", ["-o", "tcp.track_bytes_in_flight:FALSE"]),
+            ("tcp.calculate_timestamps:FALSE", ["-o", "tcp.calculate_timestamps:FALSE"]),
+            ("tcp.desegment_tcp_streams:FALSE", ["-o", "tcp.desegment_tcp_streams:FALSE"]),
+            ("ip.defragment:FALSE", ["-o", "ip.defragment:FALSE"]),
+            ("ipv6.defragment:FALSE", ["-o", "ipv6.defragment:FALSE"]),
+            ("udp.calculate_timestamps:FALSE", ["-o", "udp.calculate_timestamps:FALSE"]),
+            ("tcp+udp heuristics off", heuristics_off()),
+            ("protocols above TCP/UDP off (but DNS)", upper_protocols_off()),
+            # Everything off, then only what a TCP/DNS health run reads and
+            # the link layers of common captures back on.
+            ("only link/IP/TCP/UDP/DNS/ICMP on", ["--disable-protocol", "ALL", "--enable-protocol",
+                                                  ONLY_PROTOCOLS]),
+        ]
+        caps = shared_captures()
+        log(f"\n== d. Knobs: identical -z packetmancer,json on {len(caps)} shared captures and the big one")
+        if not caps:
+            log("(no ../shared/captures: only the generated capture is compared)")
+
+        def report(f, extra, tag):
+            out = self.wfile(f"knob-{tag}.json")
+            self.run(P, ["-q", "-r", f, *extra, "-z", "packetmancer,json"], stdout=out)
+            with open(out, "rb") as fh:
+                return fh.read()
+
+        base = {c: report(c, [], "base") for c in caps}
+        safe = []
+        for name, extra in knobs:
+            bad = [os.path.basename(c) for c in caps if report(c, extra, "k") != base[c]]
+            log(f"{name:42} {'identical' if not bad else 'DIFFERS on ' + ', '.join(bad[:6])}")
+            if not bad:
+                safe.append((name, extra))
+        combo = [x for _, e in safe for x in e]
+        bad = [os.path.basename(c) for c in caps if report(c, combo, "combo") != base[c]]
+        log(f"{'all safe knobs together':42} {'identical' if not bad else 'DIFFERS on ' + ', '.join(bad)}")
+
+        f = self.big()
+        log(f"-- time and peak RSS on {os.path.basename(f)}, one run each, load {load()}")
+        rows = []
+        ref = None
+        log(f"{'setting':42} {'wall s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} same JSON")
+        for name, extra in [("defaults", [])] + safe + [("all safe knobs", combo)]:
+            out = self.wfile("knob-big.json")
+            w, m, _ = self.run(P, ["-q", "-r", f, *extra, "-z", "packetmancer,json"], stdout=out)
+            with open(out, "rb") as fh:
+                doc = fh.read()
+            if ref is None:
+                ref = (w, m, doc)
+            same = doc == ref[2]
+            rows.append({"setting": name, "wall_s": w, "rss_kib": m, "same": same})
+            log(f"{name:42} {w:8.2f} {w / ref[0]:6.3f} {m / 1024:8.0f} {m / ref[1]:6.3f} {'yes' if same else 'NO'}")
+        log("safe set: " + " ".join(combo))
+        self.results["knobs"] = {"rows": rows, "safe_set": combo}
+
+    def sec_parallel(self):
+        # ---------------------------------------------------------------
+        # Parallel runs (issue 8 item 5). packetmancer-split cuts a capture
+        # into per-conversation shards (DIR/shard-NNN.cap + .frames);
+        # packetmancer --jobs N runs one tshark per shard and merges.
+        # Skips with a message while either tool is missing.
+        # ---------------------------------------------------------------
+        log("\n== e. Parallel")
+        split = os.path.join(self.a.build, "tools", "packetmancer-split")
+        if not os.access(split, os.X_OK):
+            split = shutil.which("packetmancer-split")
+        f = self.big()
+        if not split:
+            log("skipped: packetmancer-split is not built (tools/) nor installed")
+        else:
+            t0 = time.monotonic()
+            subprocess.run(["cat", f], stdout=subprocess.DEVNULL, check=True)
+            tcat = time.monotonic() - t0
+            size = os.path.getsize(f) / 1e6
+            log(f"cat {os.path.basename(f)} > /dev/null: {tcat:.2f} s ({size / tcat:.0f} MB/s)")
+            for n in (1, 2, 4):
+                d = tempfile.mkdtemp(prefix="pm-split.", dir=self.a.data)
+                t0 = time.monotonic()
+                r = subprocess.run([split, "-n", str(n), "-o", d, f], capture_output=True, text=True)
+                t = time.monotonic() - t0
+                log(f"packetmancer-split -n {n}: {t:.2f} s ({size / t:.0f} MB/s, {t / tcat:.1f}x cat)"
+                    + ("" if r.returncode == 0 else f" FAILED: {r.stderr.strip()[-200:]}"))
+                shutil.rmtree(d, ignore_errors=True)
+        pm = os.path.join(self.a.build, "tools", "packetmancer")
+        if not os.access(pm, os.X_OK):
+            pm = shutil.which("packetmancer")
+        has_jobs = False
+        if pm:
+            h = subprocess.run([pm, "--help"], capture_output=True, text=True)
+            has_jobs = "--jobs" in h.stdout + h.stderr
+        if not has_jobs:
+            log("skipped: no packetmancer command with --jobs in the build or PATH")
+            return
+        # The command finds the plugin where tshark does; run it as the
+        # harness runs tshark is out of scope here: it must be installed.
+        base = None
+        for n in (1, 2, 4):
+            t0 = time.monotonic()
+            r = subprocess.run([pm, "--jobs", str(n), "--json", f], capture_output=True)
+            t = time.monotonic() - t0
+            base = base or t
+            log(f"packetmancer --jobs {n}: {t:.2f} s, speed-up {base / t:.2f}"
+                + ("" if r.returncode in (0, 1) else f" (exit {r.returncode})"))
+
+    def sec_scale(self):
+        a = self.a
+        avail = meminfo_available_gib()
+        log(f"\n== c. Scale (available memory {avail:.1f} GiB, load {load()})")
+        shapes = [("synflood", self.capture("synflood-1000000c.pcap", "--shape", "synflood",
+                                            "--conversations", "1000000", "--seed", "1"), 4),
+                  ("single", None, a.scale_mem_gib)]
+        P = a.plugin
+        log(f"{'capture':22} {'command':24} {'wall s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} {'B/conv':>8} {'B/pkt':>7}")
+        rows = []
+        for shape, f, need in shapes:
+            if avail < need:
+                log(f"{shape}: skipped, {avail:.1f} GiB available, {need} GiB wanted")
+                continue
+            if f is None:
+                f = self.capture(f"single-{a.single_packets}p.pcap", "--shape", "single", "--packets",
+                                 str(a.single_packets), "--loss", "0.001", "--snaplen", "128", "--seed", "1")
+            s = self.summary(f)
+            conv, pk = s.get("conversations", 1), s.get("packets", 1)
+            base = None
+            for name, plugin, args in self.commands(f):
+                w, m, rc = self.run(plugin, args)
+                if base is None:
+                    base = (w, m)
+                extra = (m - base[1]) * 1024
+                rows.append({"capture": shape, "command": name, "wall_s": w, "rss_kib": m, "rc": rc,
+                             "bytes_per_conversation": extra / conv, "bytes_per_packet": extra / pk})
+                log(f"{shape:22} {name[:24]:24} {w:8.1f} {w / base[0]:6.2f} {m / 1024:8.0f} {m / base[1]:6.2f}"
+                    f" {extra / conv:8.0f} {extra / pk:7.1f}" + ("" if rc == 0 else f"  exit {rc}"))
+        self.results["scale"] = rows
+
+
+def load():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def meminfo_available_gib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def shared_captures():
+    if not os.path.isdir(SHARED):
+        return []
+    return sorted(os.path.join(SHARED, n) for n in os.listdir(SHARED)
+                  if re.search(r"\.(pcap|pcapng|cap)(\.gz)?$", n))
+
+
+def heuristics_off():
+    """--disable-heuristic for every heuristic dissector hung on TCP or UDP."""
+    r = subprocess.run(["tshark", "-G", "heuristic-decodes"], capture_output=True, text=True)
+    args = []
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) >= 2 and f[0] in ("tcp", "udp"):
+            args += ["--disable-heuristic", f[1]]
+    return args
+
+
+def upper_protocols_off():
+    """--disable-protocol for every dissector registered on a TCP or UDP
+    port except DNS (the plugin reads dns.*): what runs above TCP/UDP is
+    then only DNS and heuristics."""
+    r = subprocess.run(["tshark", "-G", "decodes"], capture_output=True, text=True)
+    protos = set()
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) >= 3 and f[0] in ("tcp.port", "udp.port") and f[2] != "dns":
+            protos.add(f[2])
+    args = []
+    for p in sorted(protos):
+        args += ["--disable-protocol", p]
+    return args
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder (pm-gen, tools)")
+    ap.add_argument("--plugin", help="packetmancer.so (default: BUILD/packetmancer.so)")
+    ap.add_argument("--data", default=os.environ.get("PM_BENCH_DATA", "/tmp/pm-bench-data"),
+                    help="where generated captures are kept (needs GBs; must be readable by nobody)")
+    ap.add_argument("--sections", default="overhead,callgrind,idle,profile,knobs,parallel",
+                    help="comma list of: overhead,callgrind,idle,profile,knobs,parallel,scale")
+    ap.add_argument("--scale", action="store_true", help="add the scale section (minutes, GBs)")
+    ap.add_argument("--repeat", type=int, default=3, help="wall-time runs per command (median)")
+    ap.add_argument("--packets", type=int, default=2000000)
+    ap.add_argument("--conversations", type=int, default=20000)
+    ap.add_argument("--loss", type=float, default=0.01)
+    ap.add_argument("--cg-packets", type=int, default=150000, help="capture size for callgrind runs")
+    ap.add_argument("--single-packets", type=int, default=10000000)
+    ap.add_argument("--scale-mem-gib", type=float, default=12.0,
+                    help="memory the 10M-packet run needs available before it starts")
+    ap.add_argument("--json", help="also write every number to this JSON file")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder (callgrind outputs)")
+    a = ap.parse_args()
+    a.plugin = os.path.abspath(a.plugin or os.path.join(a.build, "packetmancer.so"))
+    a.build = os.path.abspath(a.build)
+    sections = [s for s in a.sections.split(",") if s]
+    if a.scale and "scale" not in sections:
+        sections.append("scale")
+    known = {"overhead", "callgrind", "idle", "profile", "knobs", "parallel", "scale"}
+    if set(sections) - known:
+        die(f"unknown section(s): {', '.join(sorted(set(sections) - known))}")
+    if a.repeat < 1:
+        die("--repeat must be at least 1")
+    if not os.access(a.plugin, os.R_OK):
+        die(f"plugin not found: {a.plugin}")
+    for tool in ["tshark"] + (["valgrind"] if {"callgrind", "idle"} & set(sections) else []):
+        if not shutil.which(tool):
+            die(f"{tool} is not installed")
+    os.makedirs(a.data, exist_ok=True)
+    if os.getuid() == 0:
+        # tshark runs as nobody: it must read the captures in place (a copy
+        # of a 2 GB file per run would be what we measure).
+        r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                            "test", "-r", a.data], capture_output=True)
+        if r.returncode:
+            die(f"{a.data} must be readable by user nobody (tshark-pm runs tshark as nobody)")
+
+    b = Bench(a)
+    log(f"# PacketMancer bench: plugin {a.plugin}, {os.cpu_count()} CPUs ({cpu_model()}), "
+        f"tshark {tshark_version()}, load {load()}")
+    try:
+        order = ["overhead", "callgrind", "idle", "profile", "knobs", "parallel", "scale"]
+        for s in order:
+            if s in sections:
+                getattr(b, "sec_" + s)()
+    finally:
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(b.results, f, indent=2)
+        if b.keep:
+            log(f"# scratch kept: {b.scratch}")
+        else:
+            shutil.rmtree(b.scratch, ignore_errors=True)
+    return 0
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def tshark_version():
+    r = subprocess.run(["tshark", "--version"], capture_output=True, text=True)
+    m = re.search(r"TShark \(Wireshark\) (\S+)", r.stdout)
+    return m.group(1) if m else "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
