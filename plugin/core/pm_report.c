@@ -884,12 +884,15 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
  * become U+FFFD first. json_dumper_value_string escapes what JSON requires
  * (quote, backslash, C0) but writes DEL, C1 and the other hidden controls
  * as they are: valid JSON, yet tshark prints the document on standard
- * output, often a terminal. Here each of them is written \uXXXX, which any
- * JSON reader decodes back to the same string. "</" is written "<\/", as
+ * output, often a terminal. Here each of them is written \uXXXX (or \b,
+ * \t, \n, \f, \r, as json_dumper writes those), which any JSON reader
+ * decodes back to the same string. "</" is written "<\/", as
  * json_dumper does, so the document can sit inside an HTML script. */
 static void
 json_text(json_dumper *d, const char *s)
 {
+    /* The short forms JSON has, as json_dumper writes them. */
+    static const char short_escapes[] = "\b\t\n\f\r";
     char *valid = g_utf8_make_valid(s, -1);
     GString *esc = g_string_sized_new(strlen(valid) + 2);
 
@@ -897,10 +900,14 @@ json_text(json_dumper *d, const char *s)
     for (const char *c = valid; *c; c = g_utf8_next_char(c)) {
         gunichar u = g_utf8_get_char(c);
 
+        const char *brief = u > 0 && u < 0x20 ? strchr(short_escapes, (int)u) : NULL;
+
         if (u == '"' || u == '\\')
             g_string_append_printf(esc, "\\%c", (char)u);
         else if (u == '/' && c > valid && c[-1] == '<')
             g_string_append(esc, "\\/");
+        else if (brief)
+            g_string_append_printf(esc, "\\%c", "btnfr"[brief - short_escapes]);
         else if (is_hidden_control(u))
             g_string_append_printf(esc, "\\u%04x", (unsigned)u);
         else

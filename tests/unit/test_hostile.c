@@ -17,7 +17,8 @@
  *   - bytes that are not UTF-8 become U+FFFD (one per byte here);
  *   - JSON: quote and backslash escaped, every control character
  *     (C0, DEL, C1) and the hidden ones (bidi controls, U+2028/U+2029)
- *     written \u00XX / \uXXXX, "</" written "<\/";
+ *     written \uXXXX, or \b \t \n \f \r where JSON has those, "</"
+ *     written "<\/";
  *   - report: each of those control characters becomes '?'.
  *
  * Copyright (c) 2026 The PacketMancer authors
@@ -531,7 +532,7 @@ static const struct hostile {
     { 1, NAME("nul\0byte.example"),
       "\"nul\\\\000byte.example\"", "nul\\000byte.example", "nul\\000byte.example" },
     { 1, NAME("line\nbreak\r\ttab.example"),
-      "\"line\\u000abreak\\u000d\\u0009tab.example\"", "line\nbreak\r\ttab.example",
+      "\"line\\nbreak\\r\\ttab.example\"", "line\nbreak\r\ttab.example",
       "line?break??tab.example" },
     { 1, NAME("\x1b[31mred\x1b[0m.example"),
       "\"\\u001b[31mred\\u001b[0m.example\"", "\x1b[31mred\x1b[0m.example", "?[31mred?[0m.example" },
@@ -558,7 +559,7 @@ static const struct hostile {
 
 /* The capture's file name reaches both outputs too. */
 #define EVIL_FILE "cap\x1b]0;t\x07\n\xc2\x9b\xff\xe2\x80\xae\"q\\.pcap"
-#define EVIL_FILE_JSON "\"file\": \"cap\\u001b]0;t\\u0007\\u000a\\u009b" FFFD "\\u202e\\\"q\\\\.pcap\""
+#define EVIL_FILE_JSON "\"file\": \"cap\\u001b]0;t\\u0007\\n\\u009b" FFFD "\\u202e\\\"q\\\\.pcap\""
 #define EVIL_FILE_DECODED "cap\x1b]0;t\x07\n\xc2\x9b" FFFD "\xe2\x80\xae\"q\\.pcap"
 #define EVIL_FILE_REPORT "cap?]0;t???" FFFD "?\"q\\.pcap"
 
