@@ -109,8 +109,10 @@ void pm_capture_verdict(const pm_model *m, pm_lang lang, GString *out);
 void pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len);
 
 /* A copy of s that is safe to print on a terminal: each control character
- * (C0, DEL, C1: what escape sequences are made of) becomes '?', and each
- * byte that is not valid UTF-8 becomes U+FFFD. Free with g_free. */
+ * (C0, DEL, C1: what escape sequences are made of), bidirectional control
+ * (U+061C, U+200E/F, U+202A-E, U+2066-9) and line/paragraph separator
+ * (U+2028/9) becomes '?', and each byte that is not valid UTF-8 becomes
+ * U+FFFD. Free with g_free. */
 char *pm_sanitize_terminal(const char *s);
 
 #ifdef __cplusplus
