@@ -74,6 +74,16 @@ pm_table_set_dup_window(pm_table *t, int64_t us)
     t->dup_window_us = us;
 }
 
+/* last - first in microseconds, 0 when last is not later. Both are
+ * int64 time stamps from the capture, so their difference can exceed
+ * INT64_MAX (a crafted file's stamps lie 2^63 us apart): done in uint64,
+ * where it is exact, since the true value lies in [1, 2^64 - 1]. */
+static uint64_t
+span_us(int64_t first, int64_t last)
+{
+    return last > first ? (uint64_t)last - (uint64_t)first : 0;
+}
+
 /* Is p a copy of a recent frame of the same stream and direction, close
  * enough in time? Otherwise remember it. */
 static bool
@@ -86,9 +96,12 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
         return false;
     hit = g_hash_table_lookup(t->recent, &key);
     if (hit) {
-        int64_t d = p->ts_us - hit->ts_us;
+        /* Time stamps come from the capture file and may be anything; the
+         * gap is taken in unsigned arithmetic, which cannot overflow. */
+        uint64_t gap = p->ts_us >= hit->ts_us ? span_us(hit->ts_us, p->ts_us)
+                                              : span_us(p->ts_us, hit->ts_us);
 
-        if (d <= t->dup_window_us && d >= -t->dup_window_us)
+        if (gap <= (uint64_t)t->dup_window_us)
             return true;
         g_hash_table_remove(t->recent, hit);
         hit->used = false;
@@ -303,7 +316,7 @@ pm_handshake_name(pm_handshake h)
 uint64_t
 pm_conv_duration_ms(const pm_conv *c)
 {
-    return c->last_ts_us > c->first_ts_us ? (uint64_t)(c->last_ts_us - c->first_ts_us) / 1000 : 0;
+    return span_us(c->first_ts_us, c->last_ts_us) / 1000;
 }
 
 bool
@@ -456,7 +469,7 @@ pm_summary_duration_ms(const pm_summary *s)
 {
     if (s->packets_total < 2)
         return 0;
-    return (uint64_t)(s->last_ts_us - s->first_ts_us) / 1000;
+    return span_us(s->first_ts_us, s->last_ts_us) / 1000;
 }
 
 void

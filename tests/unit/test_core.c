@@ -884,6 +884,39 @@ test_table_summary(void)
     pm_table_free(t);
 }
 
+/* Time stamps are whatever the capture file says: a crafted pcapng can
+ * put two frames 2^64 - 1 microseconds apart. Durations are then exact,
+ * (2^64 - 1) / 1000 = 18446744073709551 ms, with no signed overflow (the
+ * sanitizer build makes that fatal), and two frames that far apart are
+ * not capture duplicates of each other (with a wrapped difference of -1
+ * they were). */
+static void
+test_table_extreme_times(void)
+{
+    pm_table *t = pm_table_new();
+    pm_packet p;
+    pm_conv *c;
+
+    pm_table_set_dup_window(t, 10000);
+    p = mkpkt(1, 0, EA, EB, PM_TCP_ACK, 0, 60, INT64_MIN);
+    p.fingerprint = 42;
+    pm_table_add(t, &p, NULL);
+    p = mkpkt(2, 0, EA, EB, PM_TCP_ACK, 0, 60, INT64_MAX);
+    p.fingerprint = 42;
+    c = pm_table_add(t, &p, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->dir[PM_C2S].packets, 2);
+    CU_ASSERT_EQUAL(c->dir[PM_C2S].capture_duplicates, 0);
+    CU_ASSERT_EQUAL(pm_conv_duration_ms(c), UINT64_C(18446744073709551));
+    CU_ASSERT_EQUAL(pm_summary_duration_ms(pm_table_summary(t)), UINT64_C(18446744073709551));
+    /* Within the window still counts as a copy, either way round. */
+    p = mkpkt(3, 0, EA, EB, PM_TCP_ACK, 0, 60, INT64_MAX - 10000);
+    p.fingerprint = 42;
+    pm_table_add(t, &p, NULL);
+    CU_ASSERT_EQUAL(c->dir[PM_C2S].capture_duplicates, 1);
+    pm_table_free(t);
+}
+
 static void
 test_table_reset(void)
 {
@@ -2336,6 +2369,7 @@ main(void)
         { "per-direction counters", test_table_counters },
         { "evidence frames and filters", test_table_evidence },
         { "summary", test_table_summary },
+        { "extreme time stamps", test_table_extreme_times },
         { "reset", test_table_reset },
         { "10,000 streams", test_table_many_streams },
         { "stream 0", test_table_stream_zero },
