@@ -22,6 +22,7 @@
 #include "pm_dns.h"
 #include "pm_names.h"
 #include "pm_sketch.h"
+#include "pm_state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -374,6 +375,165 @@ pm_dns_pair_name(const pm_dns_pair *p, char *buf, size_t len)
     inet_ntop(p->client.family == 6 ? AF_INET6 : AF_INET, p->client.addr, a, sizeof a);
     inet_ntop(p->server.family == 6 ? AF_INET6 : AF_INET, p->server.addr, b, sizeof b);
     g_snprintf(buf, (gulong)len, p->client.family == 6 ? "[%s] <-> [%s]/DNS" : "%s <-> %s/DNS", a, b);
+}
+
+/* ------------------------------------------------- import (pm_state.h) */
+
+/* Space-Saving summaries merge (Agarwal et al., "Mergeable summaries"):
+ * a name missing from a full summary may still have been seen up to that
+ * summary's smallest count, so it is credited with that count both as
+ * estimate and as possible error; then the PM_DNS_TOP_NAMES largest
+ * estimates are kept. Estimates stay upper bounds and estimate - error
+ * lower bounds, as for a single summary; which names survive, though, can
+ * differ from one summary fed every query. */
+static void
+top_merge(pm_dns_name_count *dst, const pm_dns_name_count *src)
+{
+    pm_dns_name_count all[2 * PM_DNS_TOP_NAMES];
+    uint64_t dmin = 0, smin = 0;
+    size_t n = 0, dn = 0, sn = 0;
+
+    for (int i = 0; i < PM_DNS_TOP_NAMES; i++) {
+        if (dst[i].name && (dn++ == 0 || dst[i].count < dmin))
+            dmin = dst[i].count;
+        if (src[i].name && (sn++ == 0 || src[i].count < smin))
+            smin = src[i].count;
+    }
+    if (dn < PM_DNS_TOP_NAMES)
+        dmin = 0;       /* not full: what it never kept, it never saw */
+    if (sn < PM_DNS_TOP_NAMES)
+        smin = 0;
+    for (int i = 0; i < PM_DNS_TOP_NAMES; i++) {
+        int j;
+
+        if (!dst[i].name)
+            continue;
+        all[n] = dst[i];
+        for (j = 0; j < PM_DNS_TOP_NAMES; j++)
+            if (src[j].name && strcmp(src[j].name, dst[i].name) == 0)
+                break;
+        all[n].count += j < PM_DNS_TOP_NAMES ? src[j].count : smin;
+        all[n].error += j < PM_DNS_TOP_NAMES ? src[j].error : smin;
+        n++;
+    }
+    for (int j = 0; j < PM_DNS_TOP_NAMES; j++) {
+        int i;
+
+        if (!src[j].name)
+            continue;
+        for (i = 0; i < PM_DNS_TOP_NAMES; i++)
+            if (dst[i].name && strcmp(src[j].name, dst[i].name) == 0)
+                break;
+        if (i < PM_DNS_TOP_NAMES)
+            continue;
+        all[n].name = g_strdup(src[j].name);
+        all[n].count = src[j].count + dmin;
+        all[n].error = src[j].error + dmin;
+        n++;
+    }
+    /* Most counted first, ties by name: the same result in any order. */
+    qsort(all, n, sizeof *all, cmp_name_count);
+    for (size_t i = 0; i < PM_DNS_TOP_NAMES; i++) {
+        if (i < n) {
+            dst[i] = all[i];
+        } else {
+            dst[i].name = NULL;
+            dst[i].count = dst[i].error = 0;
+        }
+    }
+    for (size_t i = PM_DNS_TOP_NAMES; i < n; i++)
+        g_free(all[i].name);
+}
+
+static int
+cmp_pending(const void *a, const void *b)
+{
+    const pm_dns_pending *x = a, *y = b;
+
+    return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+/* The latest PM_DNS_PENDING unanswered queries of both, by frame. A
+ * response in one part cannot settle a query of the other here, as it
+ * would have in one run: with one pair in two parts this is approximate. */
+static void
+pending_merge(pm_dns_pair *dst, const pm_dns_pair *src)
+{
+    pm_dns_pending all[2 * PM_DNS_PENDING];
+    size_t n = 0, keep;
+
+    for (int i = 0; i < PM_DNS_PENDING; i++) {
+        if (dst->pending[i].frame)
+            all[n++] = dst->pending[i];
+        if (src->pending[i].frame) {
+            all[n] = src->pending[i];
+            all[n++].name = g_strdup(src->pending[i].name);
+        }
+    }
+    qsort(all, n, sizeof *all, cmp_pending);
+    keep = MIN(n, (size_t)PM_DNS_PENDING);
+    for (size_t i = 0; i < n - keep; i++)
+        g_free(all[i].name);
+    memset(dst->pending, 0, sizeof dst->pending);
+    memcpy(dst->pending, all + (n - keep), keep * sizeof *all);
+    dst->pending_next = (uint32_t)(keep % PM_DNS_PENDING);
+}
+
+static pm_dns_pair *
+pair_copy(const pm_dns_pair *src)
+{
+    pm_dns_pair *p = g_memdup2(src, sizeof *src);
+
+    for (int o = 0; o < PM_OUT_COUNT; o++)
+        for (int i = 0; i < PM_DNS_TOP_NAMES; i++)
+            p->top[o][i].name = g_strdup(src->top[o][i].name);
+    for (int i = 0; i < PM_DNS_PENDING; i++)
+        p->pending[i].name = g_strdup(src->pending[i].name);
+    p->latency = src->latency ? g_memdup2(src->latency, sizeof(struct pm_sketch)) : NULL;
+    p->user_node = -1;
+    p->user_value = 0;
+    return p;
+}
+
+pm_dns_pair *
+pm_dns_import(pm_dns_table *t, const pm_dns_pair *src)
+{
+    pair_key k;
+    pm_dns_pair *p;
+
+    make_key(&k, &src->client, &src->server);
+    p = g_hash_table_lookup(t->by_key, &k);
+    if (!p) {
+        p = pair_copy(src);
+        p->client.port = p->server.port = 0;
+        g_hash_table_insert(t->by_key, g_memdup2(&k, sizeof k), p);
+        g_ptr_array_add(t->order, p);
+        return p;
+    }
+    p->first_frame = MIN(p->first_frame, src->first_frame);
+    p->last_frame = MAX(p->last_frame, src->last_frame);
+    p->queries += src->queries;
+    p->queries_udp += src->queries_udp;
+    p->queries_tcp += src->queries_tcp;
+    p->retransmitted_queries += src->retransmitted_queries;
+    p->responses += src->responses;
+    p->duplicate_responses += src->duplicate_responses;
+    p->answered += src->answered;
+    for (int i = 0; i < PM_RC_COUNT; i++)
+        p->rcode[i] += src->rcode[i];
+    p->punycode += src->punycode;
+    p->dga += src->dga;
+    if (src->latency) {
+        if (!p->latency) {
+            p->latency = g_new(struct pm_sketch, 1);
+            pm_sketch_init(p->latency);
+        }
+        pm_sketch_merge(p->latency, src->latency);   /* exact */
+    }
+    for (int o = 0; o < PM_OUT_COUNT; o++)
+        top_merge(p->top[o], src->top[o]);
+    pending_merge(p, src);
+    return p;
 }
 
 /* ---------------------------------------------------------------- scoring */

@@ -21,6 +21,7 @@
 #include <wsutil/json_dumper.h>
 
 #include "pm_sketch.h"
+#include "pm_state.h"
 
 typedef unsigned __int128 u128_t;
 
@@ -850,8 +851,10 @@ json_evidence(json_dumper *d, const pm_conv *c)
     json_dumper_end_object(d);
 }
 
+/* state: add the conversation's raw state (pm_state.h). Only the
+ * severity list carries it: the volume lists repeat the same rows. */
 static void
-json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
+json_conv(json_dumper *d, const pm_row *r, pm_lang lang, bool state)
 {
     json_dumper_begin_object(d);
     json_dumper_set_member_name(d, "flow");
@@ -876,6 +879,8 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang)
     json_uint(d, "first_frame", r->conv->first_frame);
     json_uint(d, "last_frame", r->conv->last_frame);
     json_evidence(d, r->conv);
+    if (state)
+        pm_state_json_conv(d, r->conv);
     json_dumper_end_object(d);
 }
 
@@ -998,6 +1003,11 @@ json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
             { "dns_weight_nxdomain", q->w_nxdomain }, { "dns_latency_threshold_ms", q->latency_ms },
             { "dns_latency_min_samples", q->latency_min_samples }, { "dns_weight_slow", q->w_slow },
             { "dns_weight_dga", q->w_dga }, { "dns_weight_punycode", q->w_punycode },
+            { "dns_high_score", q->high_score }, { "dns_medium_score", q->medium_score },
+            { "dns_high_unanswered_pct", q->high_unanswered_pct },
+            { "dns_medium_unanswered_pct", q->medium_unanswered_pct },
+            { "dns_high_servfail_pct", q->high_servfail_pct },
+            { "dns_medium_servfail_pct", q->medium_servfail_pct },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(dv); i++)
@@ -1052,7 +1062,7 @@ json_conv_list(json_dumper *d, const char *name, pm_row *const *rows, size_t n, 
     json_dumper_set_member_name(d, name);
     json_dumper_begin_array(d);
     for (size_t i = 0; i < n; i++)
-        json_conv(d, rows[i], lang);
+        json_conv(d, rows[i], lang, false);
     json_dumper_end_array(d);
 }
 
@@ -1066,7 +1076,7 @@ json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
     for (size_t i = 0; i < m->listed; i++)
-        json_conv(d, &m->rows[i], o->lang);
+        json_conv(d, &m->rows[i], o->lang, o->state);
     json_dumper_end_array(d);
     json_conv_list(d, "top_by_packets", m->by_packets, m->listed, o->lang);
     json_conv_list(d, "top_by_bytes", m->by_bytes, m->listed, o->lang);
@@ -1093,7 +1103,7 @@ dns_filter(const pm_dns_pair *p, char *buf, size_t len)
 }
 
 static void
-json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang)
+json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang, bool state)
 {
     const pm_dns_pair *p = r->pair;
     char filter[160];
@@ -1163,6 +1173,8 @@ json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang)
     dns_filter(p, filter, sizeof filter);
     json_dumper_set_member_name(d, "filter");
     json_dumper_value_string(d, filter);
+    if (state)
+        pm_state_json_dns_pair(d, p);
     json_dumper_end_object(d);
 }
 
@@ -1176,7 +1188,7 @@ json_dns_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_dumper_set_member_name(d, "top_by_severity");
     json_dumper_begin_array(d);
     for (size_t i = 0; i < m->dns_listed; i++)
-        json_dns_pair(d, &m->dns_rows[i], o->lang);
+        json_dns_pair(d, &m->dns_rows[i], o->lang, o->state);
     json_dumper_end_array(d);
     json_dumper_end_object(d);
 }
@@ -1203,6 +1215,8 @@ render_json(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_string_or_null(d, "plugin_version", o->plugin_version);
     json_settings(d, m, o);
     json_capture_quality(d, m, o);
+    if (o->state)
+        pm_state_json_summary(d, &m->summary);
     json_dumper_end_object(d);
 
     json_dumper_set_member_name(d, "detectors");

@@ -292,3 +292,92 @@ pm_sketch_equal(const pm_sketch *a, const pm_sketch *b)
            memcmp(&a->max, &b->max, sizeof a->max) == 0 &&
            memcmp(a->bucket, b->bucket, sizeof a->bucket) == 0;
 }
+
+void
+pm_sketch_export(const pm_sketch *s, pm_sketch_raw *raw)
+{
+    raw->count = s->count;
+    raw->zero = s->zero;
+    raw->collapsed = s->collapsed;
+    raw->min = s->min;
+    raw->max = s->max;
+    raw->hi = s->hi;
+}
+
+size_t
+pm_sketch_buckets(const pm_sketch *s, int32_t *index, uint32_t *count)
+{
+    size_t n = 0;
+
+    if (s->hi == PM_SKETCH_NO_INDEX)
+        return 0;
+    for (int32_t i = s->hi - (N - 1); i <= s->hi; i++) {
+        if (s->bucket[slot(i)]) {
+            index[n] = i;
+            count[n++] = s->bucket[slot(i)];
+        }
+    }
+    return n;
+}
+
+/* The checks below are the invariants of a sketch made by pm_sketch_add
+ * and pm_sketch_merge (see the proof at the top): what passes them is
+ * F(M) of some multiset M, so merging it keeps the guarantees. */
+static bool
+import_check(const pm_sketch_raw *raw, const int32_t *index, const uint32_t *count, size_t n)
+{
+    uint64_t sum = 0;
+    bool saturated = false;
+    int32_t lo;
+
+    if (raw->count == 0)
+        return raw->zero == 0 && raw->collapsed == 0 && raw->hi == PM_SKETCH_NO_INDEX &&
+               n == 0 && isinf(raw->min) && raw->min > 0 && isinf(raw->max) && raw->max < 0;
+    if (!isfinite(raw->min) || !isfinite(raw->max) || !(raw->min >= 0.0) || raw->min > raw->max ||
+        signbit(raw->min) || raw->zero > raw->count)
+        return false;
+    /* min is below the smallest bucket exactly when a sample is. */
+    if ((raw->zero > 0) != (raw->min < PM_SKETCH_MIN_MS))
+        return false;
+    if (raw->hi == PM_SKETCH_NO_INDEX)
+        return n == 0 && raw->zero == raw->count && raw->collapsed == 0 &&
+               raw->max < PM_SKETCH_MIN_MS;
+    /* The highest sample is max; its bucket is hi and never collapses. */
+    if (n == 0 || n > N || index[n - 1] != raw->hi || pm_sketch_index(raw->max) != raw->hi)
+        return false;
+    lo = raw->hi - (N - 1);
+    for (size_t k = 0; k < n; k++) {
+        if (count[k] == 0 || index[k] < lo || (k > 0 && index[k] <= index[k - 1]))
+            return false;
+        saturated |= count[k] == UINT32_MAX;
+        sum += count[k];               /* at most 512 * 2^32: no overflow */
+    }
+    if (saturated ? sum > raw->count - raw->zero : sum != raw->count - raw->zero)
+        return false;
+    if (raw->collapsed == 0) {
+        /* Then min, when it has a bucket, is in the lowest one. */
+        return raw->zero > 0 || pm_sketch_index(raw->min) == index[0];
+    }
+    /* Collapsed samples sit in bucket lo and are below it. */
+    if (index[0] != lo || (!saturated && raw->collapsed > count[0]))
+        return false;
+    return raw->zero > 0 || pm_sketch_index(raw->min) < lo;
+}
+
+bool
+pm_sketch_import(pm_sketch *s, const pm_sketch_raw *raw, const int32_t *index,
+                 const uint32_t *count, size_t n)
+{
+    pm_sketch_init(s);
+    if (!import_check(raw, index, count, n))
+        return false;
+    s->count = raw->count;
+    s->zero = raw->zero;
+    s->collapsed = raw->collapsed;
+    s->min = raw->min;
+    s->max = raw->max;
+    s->hi = raw->hi;
+    for (size_t k = 0; k < n; k++)
+        s->bucket[slot(index[k])] = count[k];
+    return true;
+}

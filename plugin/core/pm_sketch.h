@@ -70,6 +70,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -134,6 +135,28 @@ bool pm_sketch_equal(const pm_sketch *a, const pm_sketch *b);
  * the value a bucket reports (gamma^i / 1.01; +inf past DBL_MAX). */
 int32_t pm_sketch_index(double ms);
 double pm_sketch_bucket_value(int32_t index);
+
+
+/* Exact export and restore, for carrying a sketch in a document
+ * (pm_state.c, packetmancer-merge). pm_sketch_raw is every field but the
+ * window; the window travels as its non-empty buckets, by index. */
+typedef struct pm_sketch_raw {
+    uint64_t count, zero, collapsed;
+    double min, max;      /* +inf / -inf when empty */
+    int32_t hi;           /* PM_SKETCH_NO_INDEX when no bucket */
+} pm_sketch_raw;
+
+void pm_sketch_export(const pm_sketch *s, pm_sketch_raw *raw);
+/* Writes the non-empty buckets, lowest index first, into index[] and
+ * count[] (room for PM_SKETCH_BUCKETS each); returns how many. */
+size_t pm_sketch_buckets(const pm_sketch *s, int32_t *index, uint32_t *count);
+/* Rebuilds the sketch that pm_sketch_export/pm_sketch_buckets described,
+ * bit for bit. Returns false, leaving s empty, when the description cannot
+ * come from any sketch: buckets outside [hi-511, hi] or not increasing, an
+ * empty bucket, counts that do not add up, min/max outside their buckets.
+ * A document is outside input: nothing in it is trusted. */
+bool pm_sketch_import(pm_sketch *s, const pm_sketch_raw *raw, const int32_t *index,
+                      const uint32_t *count, size_t n);
 
 #ifdef __cplusplus
 }

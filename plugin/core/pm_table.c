@@ -20,6 +20,7 @@
 
 #include "pm_core.h"
 #include "pm_sketch.h"
+#include "pm_state.h"
 
 #include <string.h>
 #include <arpa/inet.h>
@@ -494,4 +495,77 @@ pm_conv_flow(const pm_conv *c, char *buf, size_t len)
     pm_endpoint_format(&c->client, a, sizeof a);
     pm_endpoint_format(&c->server, b, sizeof b);
     g_snprintf(buf, (gulong)len, "%s <-> %s/TCP", a, b);
+}
+
+/* ------------------------------------------------- import (pm_state.h) */
+
+pm_conv *
+pm_table_import(pm_table *t, const pm_conv *src)
+{
+    pm_conv *c;
+
+    if (g_hash_table_contains(t->by_stream, GUINT_TO_POINTER(src->stream)))
+        return NULL;
+    c = conv_alloc(t);
+    *c = *src;
+    /* The table owns its sketches: copies, never the caller's. */
+    for (int d = 0; d < 2; d++)
+        c->rtt[d] = src->rtt[d] ? g_memdup2(src->rtt[d], sizeof(struct pm_sketch)) : NULL;
+    c->user_node = -1;
+    c->user_value = 0;
+    c->user_extra = 0;
+    g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
+    g_ptr_array_add(t->order, c);
+    return c;
+}
+
+void
+pm_table_merge_summary(pm_table *t, const pm_summary *s)
+{
+    pm_summary *m = &t->summary;
+
+    if (s->packets_total == 0) {
+        /* An empty part has no time stamps to speak of. */
+        m->truncated_frames += s->truncated_frames;
+        m->bytes_total += s->bytes_total;
+        return;
+    }
+    if (m->packets_total == 0 || s->first_ts_us < m->first_ts_us)
+        m->first_ts_us = s->first_ts_us;
+    if (m->packets_total == 0 || s->last_ts_us > m->last_ts_us)
+        m->last_ts_us = s->last_ts_us;
+    m->packets_total += s->packets_total;
+    m->bytes_total += s->bytes_total;
+    m->truncated_frames += s->truncated_frames;
+}
+
+static int
+cmp_first_frame(gconstpointer a, gconstpointer b)
+{
+    const pm_conv *x = *(pm_conv *const *)a, *y = *(pm_conv *const *)b;
+
+    return x->first_frame < y->first_frame ? -1 : x->first_frame > y->first_frame;
+}
+
+size_t
+pm_table_renumber(pm_table *t)
+{
+    size_t ties = 0;
+
+    /* Wireshark numbers tcp.stream in the order conversations first show
+     * up, so a conversation's number in the whole capture is the rank of
+     * its first frame. g_ptr_array_sort is stable (a merge sort): equal
+     * first frames, which one numbering of frames never has, keep the
+     * order they were imported in. */
+    g_ptr_array_sort(t->order, cmp_first_frame);
+    g_hash_table_remove_all(t->by_stream);
+    for (guint i = 0; i < t->order->len; i++) {
+        pm_conv *c = g_ptr_array_index(t->order, i);
+
+        if (i > 0 && c->first_frame == ((pm_conv *)g_ptr_array_index(t->order, i - 1))->first_frame)
+            ties++;
+        c->stream = i;
+        g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
+    }
+    return ties;
 }
