@@ -370,25 +370,36 @@ class Bench:
                     + ("" if r.returncode == 0 else f" FAILED: {r.stderr.strip()[-200:]}"))
                 shutil.rmtree(d, ignore_errors=True)
         pm = os.path.join(self.a.build, "tools", "packetmancer")
-        if not os.access(pm, os.X_OK):
-            pm = shutil.which("packetmancer")
+        tools = {n: os.path.join(self.a.build, "tools", n) for n in ("packetmancer-split", "packetmancer-merge")}
+        tools = {n: (p if os.access(p, os.X_OK) else shutil.which(n)) for n, p in tools.items()}
         has_jobs = False
-        if pm:
+        if os.access(pm, os.X_OK):
             h = subprocess.run([pm, "--help"], capture_output=True, text=True)
             has_jobs = "--jobs" in h.stdout + h.stderr
-        if not has_jobs:
-            log("skipped: no packetmancer command with --jobs in the build or PATH")
+        missing = [n for n, p in tools.items() if not p]
+        if not has_jobs or missing:
+            log("skipped packetmancer --jobs: " + ("no --jobs in " + pm if not has_jobs
+                                                    else "not built: " + ", ".join(missing)))
             return
-        # The command finds the plugin where tshark does; run it as the
-        # harness runs tshark is out of scope here: it must be installed.
+        # The command runs PACKETMANCER_TSHARK: a wrapper that goes through
+        # tshark-pm with the plugin under test, like every other run here.
+        wrapper = self.wfile("tshark-wrapper")
+        with open(wrapper, "w") as w:
+            w.write(f'#!/bin/sh\nexec "{TSHARK_PM}" --plugin "{self.a.plugin}" "$@"\n')
+        os.chmod(wrapper, 0o755)
+        env = dict(os.environ, PACKETMANCER_TSHARK=wrapper, TMPDIR=self.scratch,
+                   PACKETMANCER_SPLIT=tools["packetmancer-split"],
+                   PACKETMANCER_MERGE=tools["packetmancer-merge"])
         base = None
         for n in (1, 2, 4):
+            out = self.wfile(f"jobs-{n}.json")
             t0 = time.monotonic()
-            r = subprocess.run([pm, "--jobs", str(n), "--json", f], capture_output=True)
+            r = subprocess.run([pm, "--file", f, "--jobs", str(n), "--quiet", "--json", out],
+                               capture_output=True, env=env)
             t = time.monotonic() - t0
             base = base or t
             log(f"packetmancer --jobs {n}: {t:.2f} s, speed-up {base / t:.2f}"
-                + ("" if r.returncode in (0, 1) else f" (exit {r.returncode})"))
+                + ("" if r.returncode == 0 else f" (exit {r.returncode}: {r.stderr.decode(errors='replace')[-200:]})"))
 
     def sec_scale(self):
         a = self.a
