@@ -368,6 +368,48 @@ def test_merges_compose():
         raise AssertionError(f"no warning for a part given twice: {r.stderr!r}")
 
 
+def port_reuse_capture(path):
+    """Port reuse, which none of the sample captures has: the same address
+    and port pair opened, closed and opened again (a new ISN), between
+    other conversations, so that Wireshark gives the pair two tcp.stream
+    numbers and the shards number them differently from the whole."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import gen_captures as g  # noqa: E402 - the bundled captures' generator
+
+    pk = []
+    t = 0
+    plan = [("10.9.0.1", 41000), ("10.9.0.3", 42000), ("10.9.0.1", 41000), ("10.9.0.5", 43000),
+            ("10.9.0.7", 44000), ("10.9.0.3", 42000), ("10.9.0.1", 41000)]
+    server = g.Host("10.9.0.2")
+    for i, (ip, port) in enumerate(plan):
+        c = g.Conversation(pk, g.Host(ip), server, port, 80, t + 1000)
+        c.c.isn = c.c.next_seq = 0x10000000 * (i + 1)   # a new connection: a new ISN
+        c.handshake()
+        c.request()
+        c.burst(4)
+        c.close()
+        t = c.t
+    g.write_pcap(path, pk)
+
+
+def test_port_reuse():
+    wd = workdir("reuse")
+    cap = wd / "reuse.pcap"
+    port_reuse_capture(cap)
+    chmod_all(wd)
+    single = tshark_json(cap, wd / "single.json")
+    convs = single["detectors"]["tcp_health"]["top_by_severity"]
+    streams = {}
+    for c in convs:
+        streams.setdefault(c["flow"], []).append(c["stream"])
+    eq(sorted(sorted(s) for s in streams.values()), [[0, 2, 6], [1, 5], [3], [4]],
+       "tcp.stream numbers of the reused port pairs in the single run")
+    for n in ARGS.shard_counts:
+        parts = shard_docs(cap, n, wd)
+        merged = json.loads(merge_ok("--file", single["summary"]["file"], *merge_args(parts)).stdout)
+        same_document(single, merged, f"reuse.pcap, {n} shards")
+
+
 def expect_error(status, args, *needles):
     r = merge(*args)
     eq(r.returncode, status, f"exit status of packetmancer-merge {' '.join(map(str, args))}")
@@ -462,6 +504,7 @@ def main():
         check("report (en, es, --lang) equals the plugin's report", test_report)
         check("--json-top equals the plugin's json_top; -o writes the same bytes", test_json_top_and_output_file)
         check("merged documents merge again; a part twice is flagged", test_merges_compose)
+        check("port reuse: the merge numbers tcp.stream as the single run", test_port_reuse)
         test_captures()
         if TABLE:
             print_table()
