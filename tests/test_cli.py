@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -686,6 +687,176 @@ def t_fail_on_every_detector():
     eq(outdir_files(), [], "files in the --json folder")
 
 
+# ------------------------------------------------------------------ --jobs N
+# The capture split by conversation (packetmancer-split), one tshark per
+# shard, the parts merged (packetmancer-merge): the report and the JSON
+# document must be those of one run, byte for byte (docs/PARALLEL.md).
+
+SHARED = ROOT.parent / "shared" / "captures"
+
+
+def jobs_inputs():
+    """Bundled captures, and a few shared ones when ../shared is there:
+    mixed link types, DNS pairs, many conversations, Linux SLL."""
+    caps = [E.demo, E.inp / "demo.pcap.gz", E.clean, E.retr]
+    for name in ("dns.pcap", "ipv6.pcap"):
+        shutil.copy(CAPTURES / name, E.inp / name)
+        os.chmod(E.inp / name, 0o644)
+        caps.append(E.inp / name)
+    if SHARED.is_dir():
+        for name in ("many_interfaces-1.pcapng", "20171220_smb_psexec_add_user.pcap",
+                     "synscan.pcapng", "sll.pcap", "suricata_sip-method_sip.pcap"):
+            if (SHARED / name).is_file():
+                shutil.copy(SHARED / name, E.inp / name)
+                os.chmod(E.inp / name, 0o644)
+                caps.append(E.inp / name)
+    return caps
+
+
+def same_as_one_run(args, jobs=3, **kw):
+    """Runs args with --jobs 1 and --jobs N, both with --json; returns the
+    report after checking that report, JSON and exit status are equal."""
+    clear_out()
+    one, many = E.out / "one.json", E.out / "many.json"
+    rc1, out1, err1 = pm(*args, "--json", one, **kw)
+    rcn, outn, errn = pm(*args, "--jobs", jobs, "--json", many, **kw)
+    eq(rc1, 0, f"exit status of one run ({err1.strip()!r})")
+    eq((rcn, errn), (0, ""), f"exit status and errors with --jobs {jobs}")
+    eq(outn, out1, f"report with --jobs {jobs} of {args}")
+    if one.read_bytes() != many.read_bytes():
+        raise AssertionError(f"JSON with --jobs {jobs} of {args} differs from one run's")
+    eq(outdir_files(), ["many.json", "one.json"], "files in the --json folder")
+    return out1
+
+
+def t_jobs_same():
+    for cap in jobs_inputs():
+        same_as_one_run(["--file", cap])
+    # More shards than conversations: empty shards change nothing.
+    same_as_one_run(["--file", E.retr], jobs=8)
+
+
+def t_jobs_options():
+    out = same_as_one_run(["--file", E.demo, "--top", "2", "--dns-latency-threshold", "100"], jobs=2)
+    eq(len(section(out, "SEVERITY")), 2, "conversations listed with --top 2")
+    same_as_one_run(["--file", E.demo, "--lang", "es"], jobs=2)
+    same_as_one_run(["--file", E.demo, "--no-detector", "dns_health"], jobs=2)
+    # The profile's packetmancer.top (1) is found for the merged report too.
+    out = same_as_one_run(["--file", E.demo, "--profile", "CliTest"], jobs=2, tshark=E.tshark_profile)
+    eq(len(section(out, "SEVERITY")), 1, "conversations listed with the profile's top 1")
+
+
+def t_jobs_filter():
+    # A per-host or per-port filter selects whole conversations, so per
+    # shard it selects what it selects in the whole file: same counts,
+    # scores, levels and frames. Only tcp.stream numbers differ when the
+    # filter leaves conversations out (docs/PARALLEL.md): one run shows
+    # Wireshark's numbers in the whole file, the merge numbers the
+    # conversations it was given. Here 10.0.0.5's only conversation is
+    # tcp.stream 10 (captures-expected.txt; demo.pcap's README example),
+    # the 11th to start, and the first and only one among those matched.
+    clear_out()
+    one, many = E.out / "one.json", E.out / "many.json"
+    args = ["--file", E.demo, "--filter", "ip.addr==10.0.0.5"]
+    rc1, out1, _ = pm(*args, "--json", one)
+    rcn, outn, errn = pm(*args, "--jobs", "2", "--json", many)
+    eq((rc1, rcn, errn), (0, 0, ""), "exit statuses and errors")
+    if "Evidence: tcp.stream 10, frames 389-1888" not in out1:
+        raise AssertionError(f"one run's evidence line:\n{out1}")
+    eq(outn, out1.replace("tcp.stream 10", "tcp.stream 0").replace("tcp.stream eq 10", "tcp.stream eq 0"),
+       "report with --jobs 2 (streams numbered among the matched conversations)")
+    doc1, docn = load(one), load(many)
+    conv1 = doc1["detectors"]["tcp_health"]["top_by_severity"]
+    convn = docn["detectors"]["tcp_health"]["top_by_severity"]
+    eq([c["stream"] for c in conv1], [10], "tcp.stream of one run")
+    eq([c["stream"] for c in convn], [0], "tcp.stream with --jobs 2")
+    text1 = json.dumps(doc1).replace("tcp.stream eq 10", "tcp.stream eq 0").replace('"stream": 10', '"stream": 0')
+    eq(json.loads(text1), docn, "JSON with --jobs 2 but for the stream number")
+    # A filter that keeps every conversation keeps every number.
+    same_as_one_run(["--file", E.demo, "--filter", "tcp"], jobs=3)
+
+
+def t_jobs_fail_on_quiet():
+    clear_out()
+    r1 = pm("--file", E.demo, "--fail-on", "HIGH", "--quiet")
+    rn = pm("--file", E.demo, "--fail-on", "HIGH", "--quiet", "--jobs", "2")
+    eq(rn, r1, "--fail-on HIGH --quiet with --jobs 2 and one run")
+    eq(rn[0], 3, "exit status of --fail-on HIGH")
+    eq(rn[1], "", "standard output with --quiet")
+    rc, out, err = pm("--file", E.clean, "--quiet", "--jobs", "2")
+    eq((rc, out, err), (0, "", ""), "--quiet --jobs 2 on a clean capture")
+
+
+def t_jobs_errors():
+    clear_out()
+    target = E.out / "report.json"
+    target.write_text("OLD")
+    for cap in ("truncated.pcap", "truncated.pcap.gz"):
+        one = pm("--file", E.inp / cap)
+        out = fails(6, ["--file", E.inp / cap, "--json", target, "--jobs", "2"],
+                    "damaged or truncated", stdout_empty=False)
+        # The report of the 199 packets before the cut, as one run prints it.
+        eq(out, one[1], f"partial report of {cap} with --jobs 2")
+        eq(target.read_text(), "OLD", f"--json target after {cap}")
+    target.unlink()
+    fails(5, ["--file", E.inp / "notes.txt", "--jobs", "2"], "not a capture file")
+    fails(4, ["--file", E.inp / "nothing.pcap", "--jobs", "2"], "no such file")
+    fails(7, ["--file", E.demo, "--filter", "ip.addr==", "--jobs", "2"], "invalid display filter")
+    fails(10, ["--file", E.demo, "--jobs", "2"], "does not load the PacketMancer plugin",
+          tshark=E.tshark_plain)
+    for bad in ("0", "257", "two", "-1", ""):
+        fails(2, ["--file", E.demo, "--jobs", bad], "--jobs")
+    fails(1, ["--file", E.demo, "--jobs", "2"], "packetmancer-split",
+          env={"PACKETMANCER_SPLIT": "/nonexistent/packetmancer-split"})
+    eq(outdir_files(), [], "files in the --json folder")
+
+
+def t_jobs_interrupt():
+    # Ctrl-C (SIGINT to the terminal's process group) and a TERM to the
+    # command alone: the workers stop and every temporary file goes.
+    pids = E.top / "worker-pids"
+    slow = wrapper("tshark-slow", f'case "$1" in -G) ;; *) echo $$ >>"{pids}"; sleep 60 ;; esac\n'
+                                  f'exec "{TSHARK_PM}" --plugin "{E.so}" "$@"')
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        pids.write_text("")
+        os.chmod(pids, 0o666)
+        e = {k: v for k, v in os.environ.items() if k not in ("PACKETMANCER_TSHARK", "TMPDIR")}
+        e.update(TMPDIR=str(E.tmp), PACKETMANCER_TSHARK=str(slow))
+        p = subprocess.Popen([str(E.bin), "--file", str(E.demo), "--jobs", "2"], env=e,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while len(pids.read_text().split()) < 2:
+            if time.monotonic() > deadline or p.poll() is not None:
+                p.kill()
+                raise AssertionError("the two workers did not start")
+            time.sleep(0.1)
+        if sig == signal.SIGINT:
+            os.killpg(p.pid, sig)
+        else:
+            p.send_signal(sig)
+        p.wait(timeout=30)
+        eq(p.returncode, status, f"exit status after {sig.name}")
+        # Stopped workers may linger as zombies until init reaps them: a
+        # zombie runs nothing, so only other states count as running.
+        def running(pid):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                return False
+            return stat.rsplit(")", 1)[1].split()[0] != "Z"
+        deadline = time.monotonic() + 5
+        while True:
+            alive = [pid for pid in map(int, pids.read_text().split()) if running(pid)]
+            if not alive or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        eq(alive, [], f"workers still running after {sig.name}")
+        left = sorted(os.listdir(E.tmp))
+        for f in left:
+            shutil.rmtree(E.tmp / f, ignore_errors=True) if (E.tmp / f).is_dir() else os.remove(E.tmp / f)
+        eq(left, [], f"left behind in TMPDIR after {sig.name}")
+
+
 CHECKS = [
     ("installed layout", t_layout),
     ("report of demo.pcap", t_report),
@@ -720,6 +891,12 @@ CHECKS = [
     ("tshark missing: status 9", t_no_tshark),
     ("plugin missing: status 10", t_no_plugin),
     ("python3 missing with --fail-on: status 1", t_no_python),
+    ("--jobs: report and JSON of one run", t_jobs_same),
+    ("--jobs with --top, --lang, --no-detector, --profile", t_jobs_options),
+    ("--jobs with --filter", t_jobs_filter),
+    ("--jobs with --fail-on, --quiet", t_jobs_fail_on_quiet),
+    ("--jobs errors: statuses 1, 2, 4, 5, 6, 7, 10", t_jobs_errors),
+    ("--jobs stopped by Ctrl-C or TERM: workers and files gone", t_jobs_interrupt),
 ]
 
 
