@@ -600,7 +600,8 @@ write_dns_tree(proto_tree *tree, tvbuff_t *tvb, const pm_dns_frame *df, const pm
 /* The DNS half of the dispatcher: like the TCP half, read on the first
  * pass, remembered for later ones; the message rides on the tap record. */
 static void
-dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pm_packet *rec)
+dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean shown,
+                 pm_packet *rec)
 {
     pm_dns_frame *df = (pm_dns_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1);
     const pm_dns_pair *p = NULL;
@@ -629,7 +630,7 @@ dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, pm_packet 
     if (!df || !p)
         return;
     rec->dns = &df->msg;
-    if (tree)
+    if (tree && shown)
         write_dns_tree(tree, tvb, df, p, final);
 }
 
@@ -660,7 +661,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     pm_packet *rec;
     pm_frame *fr;
     pm_conv *c = NULL;
-    gboolean final = FALSE;
+    gboolean final = FALSE, shown;
 
     if (!analyzing) {
         hint_if_fields_wanted(tree);
@@ -713,13 +714,24 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         }
     }
 
+    /* tshark -q -z packetmancer,... has a protocol tree only because we
+     * asked for TCP's fields; nobody looks at our items. Building them
+     * (percentiles, flow and filter strings) cost more than the analysis,
+     * so they are made only for a visible tree (Wireshark, -V, -T json)
+     * or when a filter, column or -e field references packetmancer.*. */
+    shown = proto_field_is_referenced(tree, proto_packetmancer);
     if (fr && c) {
-        proto_item *ti = tree ? write_tree(tree, tvb, fr, c, final) : NULL;
+        proto_item *ti = NULL;
 
+        if (shown)
+            ti = write_tree(tree, tvb, fr, c, final);
+        else if (fr->raised_to && tree)
+            ti = proto_tree_add_item(tree, proto_packetmancer, tvb, 0, 0, ENC_NA);
+        /* The expert entry is wanted even unseen: -z expert counts it. */
         if (fr->raised_to)
             add_expert(pinfo, ti, fr);
     }
-    dissect_dns_part(tvb, pinfo, tree, rec);
+    dissect_dns_part(tvb, pinfo, tree, shown, rec);
     /* Frames of no conversation are tapped too: the summary counts every
      * packet. */
     tap_queue_packet(pm_tap_id, pinfo, rec);

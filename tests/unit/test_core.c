@@ -1309,6 +1309,29 @@ test_model_top_k_ties(void)
     }
     full = pm_model_build(t, &defaults);
     CU_ASSERT_EQUAL_FATAL(full->listed, 3000);
+    /* Written to a file in blocks, the document (several MB here, so many
+     * blocks) is byte for byte the one made in memory. */
+    {
+        pm_render_opts o = { .file = "ties.pcap", .top = 5 };
+        GString *mem = g_string_new(NULL);
+        FILE *f = tmpfile();
+        char *disk;
+        long len;
+
+        CU_ASSERT_FATAL(f != NULL);
+        CU_ASSERT(pm_render_json(full, &o, mem));
+        CU_ASSERT(mem->len > 4 * 256 * 1024);
+        CU_ASSERT(pm_render_json_file(full, &o, f));
+        len = ftell(f);
+        CU_ASSERT_EQUAL((size_t)len, mem->len);
+        rewind(f);
+        disk = g_malloc((size_t)len + 1);
+        CU_ASSERT_EQUAL(fread(disk, 1, (size_t)len, f), (size_t)len);
+        CU_ASSERT(len >= 0 && (size_t)len == mem->len && memcmp(disk, mem->str, mem->len) == 0);
+        g_free(disk);
+        fclose(f);
+        g_string_free(mem, TRUE);
+    }
     for (size_t j = 0; j < G_N_ELEMENTS(ks); j++) {
         pm_model *m = pm_model_build_top(t, &defaults, ks[j]);
         size_t want = ks[j] < 3000 ? ks[j] : 3000;
