@@ -364,15 +364,17 @@ def t_cli(name, status, *contains):
 # ------------------------------------------------------------------ main
 
 def asan_env(plugin):
-    """LD_PRELOAD and options for a sanitizer build of the plugin."""
+    """PM_TSHARK_WRAP (LD_PRELOAD of libasan, fuzz.py's asan_wrap) and
+    options for a sanitizer build of the plugin; {} for a plain one."""
     p = subprocess.run(["readelf", "-d", plugin], capture_output=True, text=True)
     if "libasan" not in p.stdout:
         return {}
-    rt = subprocess.run([os.environ.get("CC", "gcc"), "-print-file-name=libasan.so"],
-                        capture_output=True, text=True).stdout.strip()
-    if not os.path.isabs(rt):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import fuzz  # noqa: E402 - the one place that knows how to preload ASan
+    wrap = fuzz.asan_wrap()
+    if not wrap:
         raise SystemExit("the plugin is a sanitizer build but gcc has no libasan.so")
-    return {"PM_TSHARK_WRAP": f"env LD_PRELOAD={os.path.realpath(rt)}",
+    return {"PM_TSHARK_WRAP": wrap,
             "ASAN_OPTIONS": f"detect_leaks=0:exitcode={SAN_EXIT}:halt_on_error=1",
             "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=1:exitcode={SAN_EXIT}"}
 
