@@ -113,6 +113,9 @@ class Bench:
         err = p.stderr.read()
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
+        # CPU seconds (user + system) of the run: much less sensitive than
+        # wall time to other work on a shared machine.
+        self.last_cpu = ru.ru_utime + ru.ru_stime
         p.returncode = os.waitstatus_to_exitcode(status)
         if stdout:
             out.close()
@@ -172,21 +175,24 @@ class Bench:
         cmds = self.commands(f)
         walls = {c[0]: [] for c in cmds}
         rss = {c[0]: [] for c in cmds}
+        cpus = {c[0]: [] for c in cmds}
         for i in range(self.a.repeat):
             for name, plugin, args in cmds:   # interleaved: drift hits all alike
                 w, m, _ = self.run(plugin, args)
                 walls[name].append(w)
                 rss[name].append(m)
-                log(f"#   run {i + 1}: {name}: {w:.2f} s, {m / 1024:.0f} MiB")
+                cpus[name].append(self.last_cpu)
+                log(f"#   run {i + 1}: {name}: {w:.2f} s wall, {self.last_cpu:.2f} s CPU, {m / 1024:.0f} MiB")
         base = cmds[0][0]
         bw, bm = statistics.median(walls[base]), max(rss[base])
-        log(f"{'command':46} {'wall s':>8} {'ratio':>6} {'peak RSS MiB':>13} {'ratio':>6}")
+        bc = statistics.median(cpus[base])
+        log(f"{'command':46} {'wall s':>8} {'ratio':>6} {'CPU s':>8} {'ratio':>6} {'peak RSS MiB':>13} {'ratio':>6}")
         rows = []
         for name, _, _ in cmds:
-            w, m = statistics.median(walls[name]), max(rss[name])
-            rows.append({"command": name, "wall_s": w, "wall_ratio": w / bw, "rss_kib": m,
-                         "rss_ratio": m / bm, "walls": walls[name]})
-            log(f"{name:46} {w:8.2f} {w / bw:6.3f} {m / 1024:13.0f} {m / bm:6.3f}")
+            w, m, c = statistics.median(walls[name]), max(rss[name]), statistics.median(cpus[name])
+            rows.append({"command": name, "wall_s": w, "wall_ratio": w / bw, "cpu_s": c, "cpu_ratio": c / bc,
+                         "rss_kib": m, "rss_ratio": m / bm, "walls": walls[name]})
+            log(f"{name:46} {w:8.2f} {w / bw:6.3f} {c:8.2f} {c / bc:6.3f} {m / 1024:13.0f} {m / bm:6.3f}")
         log(f"(load after: {load()}; target ratio <= 1.10)")
         self.results["overhead"] = rows
 
@@ -331,20 +337,21 @@ class Bench:
         bad = [os.path.basename(c) for c in caps if report(c, combo, "combo") != base[c]]
         log(f"{'all safe knobs together':42} {'identical' if not bad else 'DIFFERS on ' + ', '.join(bad)}")
 
-        f = self.big()
-        log(f"-- time and peak RSS on {os.path.basename(f)}, one run each, load {load()}")
+        f = self.small() if self.a.knobs_small else self.big()
+        log(f"-- CPU time (user+sys) and peak RSS on {os.path.basename(f)}, one run each, load {load()}")
         rows = []
         ref = None
-        log(f"{'setting':42} {'wall s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} same JSON")
+        log(f"{'setting':42} {'CPU s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} same JSON")
         for name, extra in [("defaults", [])] + safe + [("all safe knobs", combo)]:
             out = self.wfile("knob-big.json")
-            w, m, _ = self.run(P, ["-q", "-r", f, *extra, "-z", "packetmancer,json"], stdout=out)
+            _, m, _ = self.run(P, ["-q", "-r", f, *extra, "-z", "packetmancer,json"], stdout=out)
+            w = self.last_cpu
             with open(out, "rb") as fh:
                 doc = fh.read()
             if ref is None:
                 ref = (w, m, doc)
             same = doc == ref[2]
-            rows.append({"setting": name, "wall_s": w, "rss_kib": m, "same": same})
+            rows.append({"setting": name, "cpu_s": w, "rss_kib": m, "same": same})
             log(f"{name:42} {w:8.2f} {w / ref[0]:6.3f} {m / 1024:8.0f} {m / ref[1]:6.3f} {'yes' if same else 'NO'}")
         log("safe set: " + " ".join(combo))
         self.results["knobs"] = {"rows": rows, "safe_set": combo}
@@ -413,31 +420,35 @@ class Bench:
         a = self.a
         avail = meminfo_available_gib()
         log(f"\n== c. Scale (available memory {avail:.1f} GiB, load {load()})")
-        shapes = [("synflood", self.capture("synflood-1000000c.pcap", "--shape", "synflood",
-                                            "--conversations", "1000000", "--seed", "1"), 4),
-                  ("single", None, a.scale_mem_gib)]
-        P = a.plugin
-        log(f"{'capture':22} {'command':24} {'wall s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} {'B/conv':>8} {'B/pkt':>7}")
+        syn = self.capture("synflood-1000000c.pcap", "--shape", "synflood",
+                           "--conversations", "1000000", "--seed", "1")
+        single = None
+        if avail < a.scale_mem_gib:
+            log(f"single: skipped, {avail:.1f} GiB available, {a.scale_mem_gib} GiB wanted (--scale-mem-gib)")
+        else:
+            single = self.capture(f"single-{a.single_packets}p.pcap", "--shape", "single", "--packets",
+                                  str(a.single_packets), "--loss", "0.001", "--snaplen", "128", "--seed", "1")
+        log(f"{'capture':10} {'command':46} {'CPU s':>8} {'ratio':>6} {'RSS MiB':>8} {'ratio':>6} {'B/conv':>8} {'B/pkt':>7}")
         rows = []
-        for shape, f, need in shapes:
-            if avail < need:
-                log(f"{shape}: skipped, {avail:.1f} GiB available, {need} GiB wanted")
-                continue
-            if f is None:
-                f = self.capture(f"single-{a.single_packets}p.pcap", "--shape", "single", "--packets",
-                                 str(a.single_packets), "--loss", "0.001", "--snaplen", "128", "--seed", "1")
+        base = {}
+        # The stats tree last: with a node per conversation it is the one
+        # that may take long on a million conversations.
+        order = [(sh, f, i) for i in range(3) for sh, f in (("synflood", syn), ("single", single)) if f]
+        order += [(sh, f, 3) for sh, f in (("synflood", syn), ("single", single)) if f]
+        for shape, f, i in order:
+            name, plugin, args = self.commands(f)[i]
             s = self.summary(f)
             conv, pk = s.get("conversations", 1), s.get("packets", 1)
-            base = None
-            for name, plugin, args in self.commands(f):
-                w, m, rc = self.run(plugin, args)
-                if base is None:
-                    base = (w, m)
-                extra = (m - base[1]) * 1024
-                rows.append({"capture": shape, "command": name, "wall_s": w, "rss_kib": m, "rc": rc,
-                             "bytes_per_conversation": extra / conv, "bytes_per_packet": extra / pk})
-                log(f"{shape:22} {name[:24]:24} {w:8.1f} {w / base[0]:6.2f} {m / 1024:8.0f} {m / base[1]:6.2f}"
-                    f" {extra / conv:8.0f} {extra / pk:7.1f}" + ("" if rc == 0 else f"  exit {rc}"))
+            w, m, rc = self.run(plugin, args)
+            w = self.last_cpu   # CPU seconds: the machine may be shared
+            if i == 0:
+                base[shape] = (w, m)
+            bw, bm = base[shape]
+            extra = (m - bm) * 1024
+            rows.append({"capture": shape, "command": name, "cpu_s": w, "rss_kib": m, "rc": rc,
+                         "bytes_per_conversation": extra / conv, "bytes_per_packet": extra / pk})
+            log(f"{shape:10} {name:46} {w:8.1f} {w / bw:6.2f} {m / 1024:8.0f} {m / bm:6.2f}"
+                f" {extra / conv:8.0f} {extra / pk:7.1f}" + ("" if rc == 0 else f"  exit {rc}"))
         self.results["scale"] = rows
 
 
@@ -512,6 +523,8 @@ def main():
                     help="memory the 10M-packet run needs available before it starts")
     ap.add_argument("--knobs-per-file", action="store_true",
                     help="knobs: compare each shared capture on its own (slow) instead of all merged")
+    ap.add_argument("--knobs-small", action="store_true",
+                    help="knobs: time on the callgrind-sized capture instead of the big one")
     ap.add_argument("--json", help="also write every number to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (callgrind outputs)")
     a = ap.parse_args()
