@@ -813,13 +813,13 @@ main(void)
     CU_pSuite s;
     unsigned failures;
 
-    /* Not the defaults, so that a setting read back as a default shows. */
-    pm_score_params_default(&SP);
-    SP.slow_rtt_ms = 150;
-    SP.w_retx = 13;
-    pm_dns_params_default(&DP);
-    DP.high_servfail_pct = 40;
-    DP.latency_ms = 90;
+    /* Every setting different from the defaults and from every other
+     * setting, so that one read back as a default, or into the wrong
+     * field, shows. (Both structs are unsigned numbers only.) */
+    for (size_t i = 0; i < sizeof SP / sizeof(unsigned); i++)
+        ((unsigned *)&SP)[i] = 101 + 2 * (unsigned)i;
+    for (size_t i = 0; i < sizeof DP / sizeof(unsigned); i++)
+        ((unsigned *)&DP)[i] = 7 + 3 * (unsigned)i;
     if (CU_initialize_registry() != CUE_SUCCESS)
         return CU_get_error();
     s = CU_add_suite("state", NULL, NULL);
