@@ -953,45 +953,262 @@ read_settings(reader *r, int set, pm_state_doc *doc)
     return true;
 }
 
-/* A detector's list: every entry must be there (json_top 0), each with
- * its state. */
-static bool
-read_list(reader *r, int det, const char *name, const char *total_name, const char *what,
-          pm_table *t, pm_dns_table *d, uint32_t *next_stream, size_t *n)
-{
-    int o = need(r, det, name, JSMN_OBJECT), a, e;
-    uint64_t total;
+/* ------------------------------------------------------ big documents */
 
-    if (o < 0 || !get_uint(r, o, total_name, UINT64_MAX, &total))
-        return false;
-    if ((a = need(r, o, "top_by_severity", JSMN_ARRAY)) < 0)
-        return false;
-    if ((uint64_t)r->tok[a].size != total)
-        return fail(r, "%s lists %d of its %llu %s; merging needs them all "
-                    "(-o packetmancer.json_top:0)", name, r->tok[a].size,
-                    (unsigned long long)total, what);
-    e = a + 1;
-    r->where = t ? "conversation" : "DNS pair";
-    for (int i = 0; i < r->tok[a].size; i++, e = skip(r, e)) {
-        r->where_n = (size_t)i;
-        if (r->tok[e].type != JSMN_OBJECT)
-            return fail(r, "not an object");
-        if (t ? !read_conv(r, e, t, (*next_stream)++) : !read_dns_pair(r, e, d))
+/* jsmn as Wireshark 4.0 builds it (without JSMN_PARENT_LINKS) finds the
+ * parent of a closing bracket by walking back over every token before it,
+ * so an array of n conversations costs O(n^2): 200,000 conversations did
+ * not finish in 5 minutes. So the document is first cut with a linear
+ * scan that only follows strings and brackets: each entry of the
+ * detectors' lists is tokenized on its own, then the lists are blanked
+ * and what remains (summary, settings, totals) is tokenized once. jsmn
+ * still checks every byte; the scan only checks what it blanks: that the
+ * lists hold objects separated by single commas. */
+
+typedef struct span {
+    size_t start, end;     /* [start, end) in the document */
+} span;
+
+enum { L_TCP, L_DNS, L_COUNT };
+
+typedef struct lists {
+    GArray *entries[L_COUNT];   /* spans of top_by_severity's entries */
+    bool seen[L_COUNT];         /* the list is there */
+    GArray *blank;              /* insides of every detector list */
+    bool summary_state;         /* summary has a "state" member */
+} lists;
+
+/* What an open bracket is, as far as the cut is concerned. */
+enum { R_OTHER, R_ROOT, R_SUMMARY, R_DETECTORS, R_TCP, R_DNS, R_LIST, R_SEVERITY_TCP,
+       R_SEVERITY_DNS, R_ENTRY };
+
+#define SCAN_DEPTH 64
+
+typedef struct scan_frame {
+    char type;             /* '{' or '[' */
+    int role;
+    size_t open;           /* offset of the bracket */
+    const char *key;       /* the last key read in this object */
+    size_t key_len;
+    int sep;               /* lists: 0 start, 1 after an entry, 2 after a comma */
+} scan_frame;
+
+static bool
+key_is(const scan_frame *f, const char *k)
+{
+    return f->key && f->key_len == strlen(k) && memcmp(f->key, k, f->key_len) == 0;
+}
+
+static int
+child_role(const scan_frame *parent, char type)
+{
+    if (!parent)
+        return type == '{' ? R_ROOT : R_OTHER;
+    switch (parent->role) {
+    case R_ROOT:
+        if (type == '{' && key_is(parent, "summary"))
+            return R_SUMMARY;
+        if (type == '{' && key_is(parent, "detectors"))
+            return R_DETECTORS;
+        break;
+    case R_DETECTORS:
+        if (type == '{' && key_is(parent, "tcp_health"))
+            return R_TCP;
+        if (type == '{' && key_is(parent, "dns_health"))
+            return R_DNS;
+        break;
+    case R_TCP:
+    case R_DNS:
+        if (type == '[' && key_is(parent, "top_by_severity"))
+            return parent->role == R_TCP ? R_SEVERITY_TCP : R_SEVERITY_DNS;
+        if (type == '[' && (key_is(parent, "top_by_packets") || key_is(parent, "top_by_bytes")))
+            return R_LIST;
+        break;
+    case R_LIST:
+    case R_SEVERITY_TCP:
+    case R_SEVERITY_DNS:
+        return R_ENTRY;
+    }
+    return R_OTHER;
+}
+
+static bool
+is_list(int role)
+{
+    return role == R_LIST || role == R_SEVERITY_TCP || role == R_SEVERITY_DNS;
+}
+
+static bool
+scan_lists(const char *buf, size_t len, lists *l, char **err)
+{
+    scan_frame st[SCAN_DEPTH];
+    int depth = 0;
+    const char *last = NULL;   /* the last string, a key if ':' follows */
+    size_t last_len = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        scan_frame *top = depth ? &st[depth - 1] : NULL;
+
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+            continue;
+        if (top && is_list(top->role) && c != '{' && c != ',' && c != ']') {
+            *err = g_strdup("an entry of a detector's list is not an object");
             return false;
+        }
+        switch (c) {
+        case '"': {
+            size_t j = i + 1;
+
+            while (j < len && buf[j] != '"')
+                j += buf[j] == '\\' ? 2 : 1;
+            if (j >= len) {
+                *err = g_strdup("not JSON (incomplete: cut short?)");
+                return false;
+            }
+            last = buf + i + 1;
+            last_len = j - i - 1;
+            i = j;
+            break;
+        }
+        case ':':
+            if (top && top->type == '{') {
+                top->key = last;
+                top->key_len = last_len;
+                if (top->role == R_SUMMARY && key_is(top, "state"))
+                    l->summary_state = true;
+            }
+            break;
+        case ',':
+            if (top && is_list(top->role)) {
+                if (top->sep != 1) {
+                    *err = g_strdup("not JSON (a stray comma in a detector's list)");
+                    return false;
+                }
+                top->sep = 2;
+            }
+            break;
+        case '{':
+        case '[':
+            if (depth == SCAN_DEPTH) {
+                *err = g_strdup("not a PacketMancer document (nested too deeply)");
+                return false;
+            }
+            if (top && is_list(top->role)) {
+                if (top->sep == 1) {
+                    *err = g_strdup("not JSON (entries of a detector's list without a comma)");
+                    return false;
+                }
+                top->sep = 1;
+            }
+            st[depth] = (scan_frame){ c, child_role(top, c), i, NULL, 0, 0 };
+            if (st[depth].role == R_SEVERITY_TCP)
+                l->seen[L_TCP] = true;
+            if (st[depth].role == R_SEVERITY_DNS)
+                l->seen[L_DNS] = true;
+            depth++;
+            break;
+        case '}':
+        case ']':
+            if (!top || top->type != (c == '}' ? '{' : '[') || (is_list(top->role) && top->sep == 2)) {
+                *err = g_strdup("not JSON (unbalanced brackets)");
+                return false;
+            }
+            if (top->role == R_ENTRY && depth >= 2) {
+                int list = st[depth - 2].role;
+                span e = { top->open, i + 1 };
+
+                if (list == R_SEVERITY_TCP)
+                    g_array_append_val(l->entries[L_TCP], e);
+                else if (list == R_SEVERITY_DNS)
+                    g_array_append_val(l->entries[L_DNS], e);
+            } else if (is_list(top->role)) {
+                span inside = { top->open + 1, i };
+
+                g_array_append_val(l->blank, inside);
+            }
+            depth--;
+            break;
+        default:
+            break;             /* numbers, true, false, null: jsmn checks them */
+        }
+    }
+    if (depth) {
+        *err = g_strdup("not JSON (incomplete: cut short?)");
+        return false;
+    }
+    return true;
+}
+
+/* Tokenizes text (NUL-terminated) into r: a first pass only counts. */
+static bool
+tokenize(reader *r, char *text)
+{
+    int n = json_parse(text, NULL, 0);
+
+    g_free(r->tok);
+    r->tok = NULL;
+    r->ntok = 0;
+    r->buf = text;
+    if (n <= 0)
+        return fail(r, "%s", n == JSMN_ERROR_PART || n == 0 ? "not JSON (incomplete: cut short?)"
+                                                            : "not JSON (invalid character)");
+    r->tok = g_try_new(jsmntok_t, (gsize)n);
+    if (!r->tok)
+        return fail(r, "not enough memory for %d JSON tokens", n);
+    r->ntok = json_parse(text, r->tok, (unsigned)n);
+    if (r->ntok != n || r->tok[0].type != JSMN_OBJECT || skip(r, 0) != r->ntok)
+        return fail(r, "not JSON, or not one object");
+    return true;
+}
+
+/* The entries of one list, each tokenized on its own. */
+static bool
+read_entries(reader *r, char *buf, GArray *entries, bool tcp, pm_table *t, pm_dns_table *d,
+             uint32_t *next_stream)
+{
+    bool ok = true;
+
+    r->where = tcp ? "conversation" : "DNS pair";
+    for (guint i = 0; i < entries->len && ok; i++) {
+        span e = g_array_index(entries, span, i);
+        char saved = buf[e.end];
+
+        r->where_n = i;
+        buf[e.end] = '\0';
+        ok = tokenize(r, buf + e.start) &&
+             (tcp ? read_conv(r, 0, t, (*next_stream)++) : read_dns_pair(r, 0, d));
+        buf[e.end] = saved;
     }
     r->where = NULL;
-    *n = (size_t)total;
+    return ok;
+}
+
+/* A detector's totals against the entries read: every one must be listed
+ * (json_top 0). */
+static bool
+check_list(reader *r, int det, const char *name, const char *total_name, const char *what,
+           size_t listed, size_t *n)
+{
+    int o = need(r, det, name, JSMN_OBJECT);
+    uint64_t total;
+
+    if (o < 0 || !get_uint(r, o, total_name, UINT64_MAX, &total) ||
+        need(r, o, "top_by_severity", JSMN_ARRAY) < 0)
+        return false;
+    if ((uint64_t)listed != total)
+        return fail(r, "%s lists %zu of its %llu %s; merging needs them all "
+                    "(-o packetmancer.json_top:0)", name, listed, (unsigned long long)total, what);
+    *n = listed;
     return true;
 }
 
 static bool
-read_doc(reader *r, pm_table *t, pm_dns_table *d, uint32_t *next_stream, pm_state_doc *doc)
+read_doc(reader *r, const lists *l, pm_table *t, pm_state_doc *doc)
 {
     int sum, set, st, det;
     uint64_t version;
 
-    if (r->tok[0].type != JSMN_OBJECT || skip(r, 0) != r->ntok)
-        return fail(r, "not a single JSON object");
     if ((sum = need(r, 0, "summary", JSMN_OBJECT)) < 0)
         return false;
     if (!(doc->schema = tok_string(r, member(r, sum, "schema"), "schema")))
@@ -1004,10 +1221,8 @@ read_doc(reader *r, pm_table *t, pm_dns_table *d, uint32_t *next_stream, pm_stat
         return false;
     if ((set = need(r, sum, "settings", JSMN_OBJECT)) < 0 || !read_settings(r, set, doc))
         return false;
-    if ((st = member(r, sum, "state")) < 0)
-        return fail(r, "no state: the document was made without -o packetmancer.json_state:on");
-    if (r->tok[st].type != JSMN_OBJECT)
-        return fail(r, "\"state\" is not an object");
+    if ((st = need(r, sum, "state", JSMN_OBJECT)) < 0)
+        return false;
     if (!get_uint(r, st, "version", UINT32_MAX, &version))
         return false;
     if (version != PM_STATE_VERSION)
@@ -1021,12 +1236,15 @@ read_doc(reader *r, pm_table *t, pm_dns_table *d, uint32_t *next_stream, pm_stat
         return false;
     if ((det = need(r, 0, "detectors", JSMN_OBJECT)) < 0)
         return false;
+    if ((l->entries[L_TCP]->len && !doc->tcp_health) || (l->entries[L_DNS]->len && !doc->dns_health))
+        return fail(r, "a detector lists entries but \"detectors\" in the settings does not name it");
     if (doc->tcp_health &&
-        !read_list(r, det, "tcp_health", "conversations_total", "conversations", t, NULL,
-                   next_stream, &doc->conversations))
+        !check_list(r, det, "tcp_health", "conversations_total", "conversations",
+                    l->entries[L_TCP]->len, &doc->conversations))
         return false;
     if (doc->dns_health &&
-        !read_list(r, det, "dns_health", "pairs_total", "DNS pairs", NULL, d, NULL, &doc->dns_pairs))
+        !check_list(r, det, "dns_health", "pairs_total", "DNS pairs", l->entries[L_DNS]->len,
+                    &doc->dns_pairs))
         return false;
     pm_table_merge_summary(t, &doc->summary);
     return true;
@@ -1038,8 +1256,8 @@ pm_state_load(char *buf, size_t len, const uint32_t *map, size_t map_len,
               pm_state_doc *doc, char **err)
 {
     reader r = { .buf = buf, .map = map, .map_len = map_len };
-    int n;
-    bool ok;
+    lists l = { { NULL, NULL }, { false, false }, NULL, false };
+    bool ok = false;
 
     memset(doc, 0, sizeof *doc);
     pm_score_params_default(&doc->score);
@@ -1054,30 +1272,35 @@ pm_state_load(char *buf, size_t len, const uint32_t *map, size_t map_len,
         *err = g_strdup("not JSON (a NUL byte inside)");
         return false;
     }
-    /* A first pass without tokens only counts them. */
-    n = json_parse(buf, NULL, 0);
-    if (n <= 0) {
-        *err = g_strdup(n == JSMN_ERROR_PART || n == 0 ? "not JSON (incomplete: cut short?)"
-                                                       : "not JSON (invalid character)");
-        return false;
+    for (int i = 0; i < L_COUNT; i++)
+        l.entries[i] = g_array_new(FALSE, FALSE, sizeof(span));
+    l.blank = g_array_new(FALSE, FALSE, sizeof(span));
+    if (!scan_lists(buf, len, &l, err))
+        goto out;
+    /* Before anything else, the one mistake a user is likely to make. */
+    if (!l.summary_state) {
+        *err = g_strdup("no state: the document was made without -o packetmancer.json_state:on");
+        goto out;
     }
-    r.tok = g_try_new(jsmntok_t, (gsize)n);
-    if (!r.tok) {
-        *err = g_strdup_printf("not enough memory for %d JSON tokens", n);
-        return false;
+    if (!read_entries(&r, buf, l.entries[L_TCP], true, t, d, next_stream) ||
+        !read_entries(&r, buf, l.entries[L_DNS], false, t, d, next_stream))
+        goto fail;
+    for (guint i = 0; i < l.blank->len; i++) {
+        span b = g_array_index(l.blank, span, i);
+
+        memset(buf + b.start, ' ', b.end - b.start);
     }
-    r.ntok = json_parse(buf, r.tok, (unsigned)n);
-    if (r.ntok != n) {
-        g_free(r.tok);
-        *err = g_strdup("not JSON");
-        return false;
-    }
-    ok = read_doc(&r, t, d, next_stream, doc);
-    g_free(r.tok);
+    ok = tokenize(&r, buf) && read_doc(&r, &l, t, doc);
+fail:
     if (!ok)
         *err = r.err ? r.err : g_strdup("not a PacketMancer document");
     else
         g_free(r.err);
+out:
+    g_free(r.tok);
+    for (int i = 0; i < L_COUNT; i++)
+        g_array_free(l.entries[i], TRUE);
+    g_array_free(l.blank, TRUE);
     return ok;
 }
 
