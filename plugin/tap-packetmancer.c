@@ -350,6 +350,10 @@ typedef struct pm_st_state {
     int node_levels, node_events, node_convs, node_packets, node_bytes, node_hs;
     guint64 per_hs[4];
     guint64 named, unnamed;         /* conversations with / without nodes */
+    /* pm_conv* -> its node names ("flow\0tcp.stream eq N"), made once: the
+     * tree finds nodes by name, and formatting the flow per packet cost
+     * more than the lookups. Only named conversations are here. */
+    GHashTable *names;
     guint64 dns_named, dns_unnamed; /* the same for DNS pairs */
 } pm_st_state;
 
@@ -381,6 +385,7 @@ st_init(stats_tree *st)
     if (!st_tables)
         st_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
     s->table = pm_glue_table_new();
+    s->names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     s->node_levels = stats_tree_create_node(st, st_levels, 0, STAT_DT_INT, TRUE);
     for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
         stats_tree_create_node(st, pm_level_name((pm_level)l, PM_LANG_EN), s->node_levels,
@@ -415,6 +420,7 @@ st_cleanup(stats_tree *st)
     if (!s)
         return;
     g_hash_table_remove(st_tables, st);
+    g_hash_table_destroy(s->names);
     pm_table_free(s->table);
     pm_dns_table_free(s->dns);
     g_free(s);
@@ -500,8 +506,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     pm_totals t;
     pm_verdict v;
     guint32 score;
-    char filter[PM_FILTER_STRLEN];
-    char flow[PM_FLOW_STRLEN];
+    const char *flow = NULL, *filter = NULL;
     int dir, node;
     gboolean named;
 
@@ -516,6 +521,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         memset(s->dns_per_level, 0, sizeof s->dns_per_level);
         memset(s->per_hs, 0, sizeof s->per_hs);
         s->named = s->unnamed = s->dns_named = s->dns_unnamed = 0;
+        g_hash_table_remove_all(s->names);
     }
     s->last_frame = pinfo->num;
 
@@ -532,7 +538,17 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
      * (Tree counts are 32-bit: a flow past 2 GiB saturates here, not in
      * the report or the JSON.) */
     if (named) {
-        pm_conv_flow(c, flow, sizeof flow);
+        char *names = g_hash_table_lookup(s->names, c);
+
+        if (!names) {
+            char f[PM_FLOW_STRLEN];
+
+            pm_conv_flow(c, f, sizeof f);
+            names = g_strdup_printf("%s%ctcp.stream eq %u", f, '\0', c->stream);
+            g_hash_table_insert(s->names, c, names);
+        }
+        flow = names;
+        filter = names + strlen(names) + 1;
         node = increase_stat_node(st, flow, s->node_packets, TRUE, 1);
         tick_stat_node(st, dir == PM_C2S ? "C->S" : "S->C", node, FALSE);
         node = increase_stat_node(st, flow, s->node_bytes, TRUE, (gint)MIN(rec->length, G_MAXINT));
@@ -571,10 +587,8 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     /* Evidence under the conversation: a node named by its display filter
      * whose count is its packets and whose Min/Max are its first and last
      * frames; per event kind the same, plus the first few frames by name. */
-    if (named) {
-        g_snprintf(filter, sizeof filter, "tcp.stream eq %u", c->stream);
+    if (named)
         avg_stat_node_add_value_int(st, filter, c->user_node, FALSE, (gint)pinfo->num);
-    }
     for (int i = 0; i < PM_EV_COUNT; i++) {
         if (rec->events & (1u << i)) {
             int ev_node;
