@@ -960,10 +960,12 @@ read_settings(reader *r, int set, pm_state_doc *doc)
  * so an array of n conversations costs O(n^2): 200,000 conversations did
  * not finish in 5 minutes. So the document is first cut with a linear
  * scan that only follows strings and brackets: each entry of the
- * detectors' lists is tokenized on its own, then the lists are blanked
- * and what remains (summary, settings, totals) is tokenized once. jsmn
- * still checks every byte; the scan only checks what it blanks: that the
- * lists hold objects separated by single commas. */
+ * detectors' lists is tokenized on its own, then what remains without
+ * the lists' insides (summary, settings, totals: a few KB) is tokenized
+ * once. jsmn still checks every byte; the scan only checks what it takes
+ * out: that the lists hold objects separated by single commas. A side
+ * effect: jsmn's int positions only limit an entry, not the document,
+ * so documents over 2 GiB (a merge of merges) are read too. */
 
 typedef struct span {
     size_t start, end;     /* [start, end) in the document */
@@ -1175,6 +1177,8 @@ read_entries(reader *r, char *buf, GArray *entries, bool tcp, pm_table *t, pm_dn
         char saved = buf[e.end];
 
         r->where_n = i;
+        if (e.end - e.start > INT_MAX)
+            return fail(r, "larger than 2 GiB");
         buf[e.end] = '\0';
         ok = tokenize(r, buf + e.start) &&
              (tcp ? read_conv(r, 0, t, (*next_stream)++) : read_dns_pair(r, 0, d));
@@ -1263,11 +1267,6 @@ pm_state_load(char *buf, size_t len, const uint32_t *map, size_t map_len,
     pm_score_params_default(&doc->score);
     pm_dns_params_default(&doc->dns);
     *err = NULL;
-    /* jsmn counts positions in int. */
-    if (len > INT_MAX) {
-        *err = g_strdup("larger than 2 GiB, more than the JSON reader takes");
-        return false;
-    }
     if (strlen(buf) != len) {
         *err = g_strdup("not JSON (a NUL byte inside)");
         return false;
@@ -1285,12 +1284,27 @@ pm_state_load(char *buf, size_t len, const uint32_t *map, size_t map_len,
     if (!read_entries(&r, buf, l.entries[L_TCP], true, t, d, next_stream) ||
         !read_entries(&r, buf, l.entries[L_DNS], false, t, d, next_stream))
         goto fail;
-    for (guint i = 0; i < l.blank->len; i++) {
-        span b = g_array_index(l.blank, span, i);
+    {
+        /* The document without the lists' insides, in the order of the
+         * document: the spans are sorted, being recorded as lists close
+         * and lists never nest in lists. */
+        GString *rest = g_string_sized_new(4096);
+        size_t from = 0;
 
-        memset(buf + b.start, ' ', b.end - b.start);
+        for (guint i = 0; i < l.blank->len; i++) {
+            span b = g_array_index(l.blank, span, i);
+
+            g_string_append_len(rest, buf + from, (gssize)(b.start - from));
+            from = b.end;
+        }
+        g_string_append_len(rest, buf + from, (gssize)(len - from));
+        if (rest->len > INT_MAX)
+            fail(&r, "larger than 2 GiB without its lists");
+        else
+            ok = tokenize(&r, rest->str) && read_doc(&r, &l, t, doc);
+        r.buf = NULL;
+        g_string_free(rest, TRUE);
     }
-    ok = tokenize(&r, buf) && read_doc(&r, &l, t, doc);
 fail:
     if (!ok)
         *err = r.err ? r.err : g_strdup("not a PacketMancer document");
