@@ -24,10 +24,11 @@ Failing mutants are copied into --failures DIR with their stderr and a
 reproduction command.
 
 Modes:
-  --short      2 mutants per capture (2 rates, one seed; one run with the
-               fields, one with -2 -V), each cut to its first 1000 packets:
-               about 120 runs, 2 to 3 minutes on 2 idle cores. What ctest
-               runs (tests/sanitize.sh).
+  --short      2 mutants per capture of captures/ (rates 0.005 and 0.05,
+               seed 1) and 1 per shared capture (the rates taking turns),
+               each cut to its first 1000 packets; runs with the fields
+               and with -2 -V take turns: about 70 runs, under 2 minutes
+               on 2 idle cores. What ctest runs (tests/sanitize.sh).
   --long       20 mutants per capture (5 rates x 4 seeds), up to 20000
                packets each, plus the valgrind sample and a libFuzzer run
                of the core harness (tests/fuzz/) for --libfuzzer-seconds.
@@ -85,7 +86,7 @@ SAN_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:
 PLUGIN_CODE = re.compile(r"packetmancer\.so|plugin/(core/)?[\w.-]+\.[ch]\b|"
                          r"\((pm_\w+|packet-packetmancer|tap-packetmancer|plugin)\.c:\d+")
 
-SHORT = dict(rates=(0.005, 0.05), seeds=(1,), max_packets=1000, timeout=120)
+SHORT = dict(rates=(0.005, 0.05), seeds=(1,), max_packets=1000, timeout=120, one_per_shared=True)
 LONG = dict(rates=(0.001, 0.005, 0.02, 0.05, 0.1), seeds=(1, 2, 3, 4), max_packets=20000, timeout=600)
 
 
@@ -322,11 +323,14 @@ def run_tshark_fuzz(a, runner, files, params, workdir):
     os.chmod(mutdir, 0o777)
     jobs = []
     n = 0
-    for src in files:
-        for rate in params["rates"]:
-            for seed in params["seeds"]:
-                jobs.append((src, rate, seed, n % 2))
-                n += 1
+    for i, src in enumerate(files):
+        combos = [(rate, seed) for rate in params["rates"] for seed in params["seeds"]]
+        if params.get("one_per_shared") and src.parent == SHARED:
+            # --short: one mutant per shared capture, rates taking turns.
+            combos = [combos[i % len(combos)]]
+        for rate, seed in combos:
+            jobs.append((src, rate, seed, n % 2))   # fields and -2 -V take turns
+            n += 1
     lock = threading.Lock()
     fails, foreign, done = [], [], [0]
     t0 = time.monotonic()
@@ -353,7 +357,8 @@ def run_tshark_fuzz(a, runner, files, params, workdir):
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
         list(ex.map(one, jobs))
     log(f"tshark: {done[0]} mutants of {len(files)} captures (rates {params['rates']}, seeds "
-        f"{params['seeds']}, first {params['max_packets']} packets) in {time.monotonic() - t0:.0f} s: "
+        f"{params['seeds']}{', one per shared capture' if params.get('one_per_shared') else ''}, "
+        f"first {params['max_packets']} packets) in {time.monotonic() - t0:.0f} s: "
         f"{len(fails)} failed, {len(foreign)} with sanitizer reports outside the plugin")
     return done[0], fails, foreign
 
