@@ -475,15 +475,32 @@ def shared_captures():
                   if re.search(r"\.(pcap|pcapng|cap)(\.gz)?$", n))
 
 
+def refused_names(option, names):
+    """The names tshark refuses for --disable-protocol/--disable-heuristic
+    ("No such protocol X, can't disable"), asked once on an empty capture."""
+    with tempfile.TemporaryDirectory() as d:
+        cap = os.path.join(d, "empty.pcap")
+        # A pcap with no packets is enough for tshark to check the names.
+        with open(cap, "wb") as f:
+            f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        r = subprocess.run(["tshark", "-q", "-r", cap, *sum(([option, n] for n in names), [])],
+                           capture_output=True, text=True)
+    return set(re.findall(r"No such protocol (\S+), can't disable", r.stderr))
+
+
 def heuristics_off():
-    """--disable-heuristic for every heuristic dissector hung on TCP or UDP."""
+    """--disable-heuristic for every heuristic dissector hung on TCP or UDP.
+
+    tshark 4.0's -G heuristic-decodes lists parent and protocol, not the
+    heuristic's short name, which is most often PROTOCOL_PARENT: those
+    tshark accepts are used, the others stay on (the count is printed)."""
     r = subprocess.run(["tshark", "-G", "heuristic-decodes"], capture_output=True, text=True)
-    args = []
-    for line in r.stdout.splitlines():
-        f = line.split("\t")
-        if len(f) >= 2 and f[0] in ("tcp", "udp"):
-            args += ["--disable-heuristic", f[1]]
-    return args
+    names = sorted({f"{f[1]}_{f[0]}" for f in (line.split("\t") for line in r.stdout.splitlines())
+                    if len(f) >= 2 and f[0] in ("tcp", "udp")})
+    bad = refused_names("--disable-heuristic", names)
+    ok = [n for n in names if n not in bad]
+    log(f"#   heuristics: {len(ok)} of {len(names)} TCP/UDP heuristic names accepted by tshark")
+    return sum((["--disable-heuristic", n] for n in ok), [])
 
 
 def upper_protocols_off():
@@ -496,10 +513,13 @@ def upper_protocols_off():
         f = line.split("\t")
         if len(f) >= 3 and f[0] in ("tcp.port", "udp.port") and f[2] != "dns":
             protos.add(f[2])
-    args = []
-    for p in sorted(protos):
-        args += ["--disable-protocol", p]
-    return args
+    # Dissector names are not always protocol names: tshark refuses (and
+    # stops) on an unknown one, so keep the names -G protocols knows.
+    r = subprocess.run(["tshark", "-G", "protocols"], capture_output=True, text=True)
+    known = {line.split("\t")[2] for line in r.stdout.splitlines() if line.count("\t") >= 2}
+    names = sorted(protos & known)
+    refused = refused_names("--disable-protocol", names)
+    return sum((["--disable-protocol", n] for n in names if n not in refused), [])
 
 
 def main():
