@@ -513,6 +513,9 @@ def upper_protocols_off():
         f = line.split("\t")
         if len(f) >= 3 and f[0] in ("tcp.port", "udp.port") and f[2] != "dns":
             protos.add(f[2])
+    # Link layers registered on a port too (llc is) also carry IP in other
+    # captures: keep what the "only these" knob keeps.
+    protos -= set(ONLY_PROTOCOLS.split(","))
     # Dissector names are not always protocol names: tshark refuses (and
     # stops) on an unknown one, so keep the names -G protocols knows.
     r = subprocess.run(["tshark", "-G", "protocols"], capture_output=True, text=True)
