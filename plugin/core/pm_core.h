@@ -142,9 +142,14 @@ typedef struct pm_conv {
     float initial_rtt_ms;     /* < 0 until Wireshark reports one */
     int64_t first_ts_us;
     int64_t last_ts_us;
-    /* RTT samples of each direction's data, allocated at the first
-     * sample (2 KiB each): most conversations of a scan never get one. */
+    /* RTT samples of each direction's data. A direction's first sample
+     * waits in rtt_first (bit d of rtt_one set); the 2 KiB sketch is
+     * allocated at its second. A SYN flood's answered SYNs give one
+     * sample each, and a million sketches would be 2 GB. Read them
+     * through pm_conv_sketch(). */
     struct pm_sketch *rtt[2];
+    float rtt_first[2];
+    uint8_t rtt_one;
     uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
     uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
     /* Free for the owner of the table (the stats tree keeps its node id
@@ -205,6 +210,10 @@ typedef struct pm_rtt_stats {
     uint64_t samples;
 } pm_rtt_stats;
 bool pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out);
+/* The sketch of one direction's RTT samples: the conversation's own, or,
+ * while it has a single sample, that sample in *scratch; NULL when it has
+ * none. The result is the sketch that adding every sample would give. */
+const struct pm_sketch *pm_conv_sketch(const pm_conv *c, int dir, struct pm_sketch *scratch);
 
 /* Conversation duration in milliseconds (first to last packet). */
 uint64_t pm_conv_duration_ms(const pm_conv *c);

@@ -56,12 +56,13 @@ pm_conv_totals(const pm_conv *c, const pm_score_params *p, pm_totals *out)
     out->rtt_p95_ms = -1.0;
     out->rtt_samples = 0;
     for (int d = 0; d < 2; d++) {
-        uint64_t n = c->rtt[d] ? pm_sketch_count(c->rtt[d]) : 0;
+        uint64_t n = c->rtt[d] ? pm_sketch_count(c->rtt[d]) : (c->rtt_one >> d) & 1u;
+        pm_sketch scratch;
         double p95;
 
         if (n == 0 || n < (p ? p->slow_rtt_min_samples : 1))
             continue;
-        p95 = pm_sketch_quantile(c->rtt[d], 0.95);
+        p95 = pm_sketch_quantile(pm_conv_sketch(c, d, &scratch), 0.95);
         if (p95 > out->rtt_p95_ms) {
             out->rtt_p95_ms = p95;
             out->rtt_samples = n;

@@ -241,8 +241,12 @@ pm_state_json_conv(json_dumper *d, const pm_conv *c)
         json_dumper_end_array(d);
     }
     json_dumper_end_object(d);
-    put_sketch(d, "rtt_c2s", c->rtt[PM_C2S]);
-    put_sketch(d, "rtt_s2c", c->rtt[PM_S2C]);
+    {
+        pm_sketch scratch[2];
+
+        put_sketch(d, "rtt_c2s", pm_conv_sketch(c, PM_C2S, &scratch[0]));
+        put_sketch(d, "rtt_s2c", pm_conv_sketch(c, PM_S2C, &scratch[1]));
+    }
     json_dumper_end_object(d);
 }
 

@@ -22,6 +22,7 @@
 #include "pm_sketch.h"
 #include "pm_state.h"
 
+#include <math.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -320,10 +321,23 @@ pm_conv_duration_ms(const pm_conv *c)
     return span_us(c->first_ts_us, c->last_ts_us) / 1000;
 }
 
+const struct pm_sketch *
+pm_conv_sketch(const pm_conv *c, int dir, struct pm_sketch *scratch)
+{
+    if (c->rtt[dir])
+        return c->rtt[dir];
+    if (!(c->rtt_one & (1u << dir)))
+        return NULL;
+    pm_sketch_init(scratch);
+    pm_sketch_add(scratch, c->rtt_first[dir]);
+    return scratch;
+}
+
 bool
 pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
 {
-    const struct pm_sketch *k = c->rtt[dir];
+    struct pm_sketch scratch;
+    const struct pm_sketch *k = pm_conv_sketch(c, dir, &scratch);
 
     memset(out, 0, sizeof *out);
     if (!k || pm_sketch_count(k) == 0)
@@ -343,8 +357,18 @@ add_rtt(pm_conv *c, int ack_dir, float ms)
     int data_dir = ack_dir == PM_C2S ? PM_S2C : PM_C2S;
 
     if (!c->rtt[data_dir]) {
+        /* What the sketch would refuse is not kept either. */
+        if (!(ms >= 0.0f) || isinf(ms))
+            return;
+        if (!(c->rtt_one & (1u << data_dir))) {
+            c->rtt_first[data_dir] = ms;
+            c->rtt_one |= (uint8_t)(1u << data_dir);
+            return;
+        }
         c->rtt[data_dir] = g_new(struct pm_sketch, 1);
         pm_sketch_init(c->rtt[data_dir]);
+        pm_sketch_add(c->rtt[data_dir], c->rtt_first[data_dir]);
+        c->rtt_one &= (uint8_t)~(1u << data_dir);
     }
     pm_sketch_add(c->rtt[data_dir], ms);
 }
@@ -398,6 +422,13 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
             c->dir[PM_S2C] = tmp;
             c->rtt[PM_C2S] = c->rtt[PM_S2C];
             c->rtt[PM_S2C] = k;
+            {
+                float f = c->rtt_first[PM_C2S];
+
+                c->rtt_first[PM_C2S] = c->rtt_first[PM_S2C];
+                c->rtt_first[PM_S2C] = f;
+                c->rtt_one = (uint8_t)(((c->rtt_one & 1u) << 1) | ((c->rtt_one >> 1) & 1u));
+            }
             c->client = c->server;
             c->server = e;
             c->hs_seen = 0; /* what was seen before was judged from the wrong side */

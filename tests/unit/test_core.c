@@ -16,6 +16,7 @@
  */
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -23,6 +24,7 @@
 #include <CUnit/Basic.h>
 
 #include "pm_core.h"
+#include "pm_sketch.h"
 #include "pm_score.h"
 #include "pm_report.h"
 
@@ -1483,6 +1485,62 @@ feed1(pm_table *t, uint32_t frame, uint32_t stream, pm_endpoint src, pm_endpoint
     return pm_table_add(t, &p, NULL);
 }
 
+/* A direction's first RTT sample waits in the conversation; the 2 KiB
+ * sketch comes with the second. Either way every output sees the sketch
+ * of all the samples. Then the client turns out to be the other side
+ * (its SYN arrives late): the waiting sample follows its direction. */
+static void
+test_rtt_first_sample_inline(void)
+{
+    pm_table *t = pm_table_new();
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    pm_sketch want, scratch;
+    pm_rtt_stats r;
+    pm_conv *v;
+
+    /* The SYN-ACK acknowledges the client's SYN: C->S data, 12.5 ms. */
+    feed1(t, 1, 1, c, s, PM_TCP_SYN, -1, -1, 0);
+    v = feed1(t, 2, 1, s, c, PM_TCP_SYN | PM_TCP_ACK, 12.5f, -1, 12500);
+    CU_ASSERT_PTR_NULL(v->rtt[PM_C2S]);
+    CU_ASSERT_PTR_NULL(v->rtt[PM_S2C]);
+    CU_ASSERT_FATAL(pm_conv_rtt(v, PM_C2S, &r));
+    CU_ASSERT_EQUAL(r.samples, 1);
+    CU_ASSERT_EQUAL(r.p50_ms, 12.5);
+    CU_ASSERT_EQUAL(r.p95_ms, 12.5);
+    CU_ASSERT_EQUAL(r.max_ms, 12.5);
+    CU_ASSERT_FALSE(pm_conv_rtt(v, PM_S2C, &r));
+    pm_sketch_init(&want);
+    pm_sketch_add(&want, 12.5);
+    CU_ASSERT(pm_sketch_equal(pm_conv_sketch(v, PM_C2S, &scratch), &want));
+    CU_ASSERT_PTR_NULL(pm_conv_sketch(v, PM_S2C, &scratch));
+    /* Rejected values are not kept, as the sketch would not count them. */
+    feed1(t, 3, 1, s, c, PM_TCP_ACK, NAN, -1, 13000);
+    feed1(t, 4, 1, s, c, PM_TCP_ACK, -3.0f, -1, 13000);
+    CU_ASSERT_PTR_NULL(v->rtt[PM_C2S]);
+    /* The second sample: a real sketch holding both. */
+    feed1(t, 5, 1, s, c, PM_TCP_ACK, 40.0f, -1, 60000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v->rtt[PM_C2S]);
+    pm_sketch_add(&want, 40.0);
+    CU_ASSERT(pm_sketch_equal(v->rtt[PM_C2S], &want));
+    CU_ASSERT(pm_conv_sketch(v, PM_C2S, &scratch) == v->rtt[PM_C2S]);
+    pm_table_free(t);
+
+    /* Mid-stream first: 10.0.0.2 speaks, then 10.0.0.1's SYN makes it
+     * the client. The waiting sample (10.0.0.1's data, acked by .2) moves
+     * with its direction. */
+    t = pm_table_new();
+    feed1(t, 1, 7, s, c, PM_TCP_ACK, 8.0f, -1, 0);
+    v = pm_table_lookup(t, 7);
+    CU_ASSERT_FATAL(v != NULL);
+    CU_ASSERT_TRUE(pm_conv_rtt(v, PM_S2C, &r));   /* .2 is the client so far */
+    feed1(t, 2, 7, c, s, PM_TCP_SYN, -1, -1, 1000);
+    CU_ASSERT_EQUAL(memcmp(v->client.addr, c.addr, 4), 0);
+    CU_ASSERT_TRUE(pm_conv_rtt(v, PM_C2S, &r));
+    CU_ASSERT_EQUAL(r.p50_ms, 8.0);
+    CU_ASSERT_FALSE(pm_conv_rtt(v, PM_S2C, &r));
+    pm_table_free(t);
+}
+
 /* The four outcomes, each from the packets that decide it. */
 static void
 test_handshake_outcomes(void)
@@ -2413,6 +2471,7 @@ main(void)
         { "same flow, two streams", test_model_same_flow_two_streams },
         { "empty model", test_model_empty },
         { "model: top k of seven", test_model_top_k_seven },
+        { "RTT: first sample kept inline", test_rtt_first_sample_inline },
         { "model: top k with ties", test_model_top_k_ties },
     };
     static const test_def sanitize[] = {
