@@ -212,6 +212,19 @@ endpoint_from(const address *addr, guint32 port, pm_endpoint *e)
     return TRUE;
 }
 
+
+/* Microseconds since the epoch, saturated: a crafted pcapng can carry a
+ * time stamp of 2^62 s, whose microseconds do not fit in 64 bits. */
+static gint64
+ts_us_of(const nstime_t *t)
+{
+    if (t->secs > G_MAXINT64 / 1000000 - 1)
+        return G_MAXINT64;
+    if (t->secs < G_MININT64 / 1000000 + 1)
+        return G_MININT64;
+    return (gint64)t->secs * 1000000 + t->nsecs / 1000;
+}
+
 static void
 record_common(packet_info *pinfo, pm_packet *rec)
 {
@@ -221,7 +234,7 @@ record_common(packet_info *pinfo, pm_packet *rec)
     rec->stream = PM_STREAM_NONE;
     rec->length = pinfo->fd->pkt_len;
     rec->truncated = pinfo->fd->cap_len < pinfo->fd->pkt_len;
-    rec->ts_us = (gint64)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    rec->ts_us = ts_us_of(&pinfo->abs_ts);
 }
 
 /* What makes a frame the same frame to a capture: IP ID (IPv4), TCP
@@ -511,7 +524,7 @@ dns_from_tree(proto_tree *tree, packet_info *pinfo, pm_dns_msg *m)
         !endpoint_from(&pinfo->dst, pinfo->destport, &m->dst))
         return FALSE;
     m->frame = pinfo->num;
-    m->ts_us = (gint64)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    m->ts_us = ts_us_of(&pinfo->abs_ts);
     m->response = response != 0;
     m->tcp = field_present(tree, foreign_hf[F_TCP_STREAM]);
     m->retransmission = field_present(tree, foreign_hf[F_DNS_RETX]);

@@ -54,15 +54,8 @@ SAN_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:
 
 # name -> why it is expected to fail for now (docs/ROBUSTNESS.md). The
 # ones in KNOWN_SANITIZED fail only with a sanitizer build of the plugin.
-KNOWN = {
-    "packetmancer: empty file (0 bytes): status 5":
-        "tshark 4.0 reads a 0-byte file as a capture with no packet and says nothing, so the "
-        "command reports 0 conversations and exits 0; a 0-byte file has no capture header",
-}
-KNOWN_SANITIZED = {
-    "tshark: pcapng with a time stamp of 2^62 s":
-        "signed overflow in the glue (packet-packetmancer.c: secs * 1000000), caught by UBSan",
-}
+KNOWN = {}
+KNOWN_SANITIZED = {}
 
 
 class SkipTest(Exception):

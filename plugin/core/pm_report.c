@@ -685,7 +685,9 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
     const char *const *evn = o->lang == PM_LANG_ES ? events_es : events_en;
     char *file = o->file ? pm_sanitize_terminal(o->file) : g_strdup(tx[T_UNKNOWN]);
     uint64_t dur_ms = pm_summary_duration_ms(&m->summary);
-    int64_t dur_us = m->summary.last_ts_us - m->summary.first_ts_us;
+    /* Unsigned: time stamps of a crafted file can be 2^63 apart. */
+    uint64_t dur_us = m->summary.last_ts_us > m->summary.first_ts_us
+                    ? (uint64_t)m->summary.last_ts_us - (uint64_t)m->summary.first_ts_us : 0;
     size_t top = o->top < m->listed ? o->top : m->listed;
 
     g_string_append_printf(out, tx[T_START], file);
