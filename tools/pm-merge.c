@@ -58,6 +58,10 @@ static const char usage_text[] =
     "  --color               colour the report's levels (ANSI)\n"
     "  --file NAME           capture file name to show (default: the first part's)\n"
     "  -o FILE               write to FILE (atomically) instead of standard output\n"
+    "  --no-state            leave the state out of the JSON (as the plugin does by\n"
+    "                        default; such a document cannot be merged again)\n"
+    "  --report FILE         with --format json, also write the report to FILE (- for\n"
+    "                        standard output): one merge for both outputs\n"
     "  --map MAPFILE         frame map of the next PART (shard-NNN.frames: the original\n"
     "                        frame number of each packet, little-endian uint32)\n"
     "  --help, --version\n"
@@ -181,8 +185,9 @@ int
 main(int argc, char **argv)
 {
     const char *format = "json", *lang = NULL, *file = NULL, *out_path = NULL, *map = NULL;
+    const char *report_path = NULL;
     unsigned top = 5, json_top = 0;
-    bool color = false;
+    bool color = false, state = true, report_wanted = false;
     GArray *parts = g_array_new(FALSE, FALSE, sizeof(part));
     pm_table *t;
     pm_dns_table *d;
@@ -202,9 +207,12 @@ main(int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(a, "--color") == 0) {
             color = true;
+        } else if (strcmp(a, "--no-state") == 0) {
+            state = false;
         } else if (strcmp(a, "--format") == 0 || strcmp(a, "--top") == 0 ||
                    strcmp(a, "--json-top") == 0 || strcmp(a, "--lang") == 0 ||
-                   strcmp(a, "--file") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--map") == 0) {
+                   strcmp(a, "--file") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--map") == 0 ||
+                   strcmp(a, "--report") == 0) {
             const char *v;
 
             if (!has_value)
@@ -228,6 +236,9 @@ main(int argc, char **argv)
                 file = v;
             } else if (strcmp(a, "-o") == 0) {
                 out_path = v;
+            } else if (strcmp(a, "--report") == 0) {
+                report_path = strcmp(v, "-") == 0 ? NULL : v;
+                report_wanted = true;
             } else {
                 if (map)
                     return usage_error("two --map options before one part (%s)", v);
@@ -246,6 +257,10 @@ main(int argc, char **argv)
         return usage_error("--map %s is not followed by a part", map);
     if (parts->len == 0)
         return usage_error("%s", "no part to merge");
+    if (report_wanted && strcmp(format, "json") != 0)
+        return usage_error("%s", "--report goes with --format json");
+    if (report_wanted && !report_path && !out_path)
+        return usage_error("%s", "--report - and the JSON cannot both go to standard output (use -o)");
 
     t = pm_table_new();
     d = pm_dns_table_new();
@@ -307,7 +322,7 @@ main(int argc, char **argv)
             .params = &first.score,
             .no_tcp_health = !first.tcp_health,
             .json_top = json_top,
-            .state = true,     /* so that merged documents merge again */
+            .state = state,    /* by default, so that merged documents merge again */
         };
         output out;
         bool ok;
@@ -338,6 +353,31 @@ main(int argc, char **argv)
             }
         }
         pm_model_free(m);
+        if (status == EXIT_OK && report_wanted) {
+            /* The report lists its own top: a model of its own, cheap next
+             * to reading the parts. */
+            GString *text = g_string_new(NULL);
+
+            m = pm_model_build_top(t, &first.score, MAX(top, 1));
+            if (first.dns_health)
+                pm_model_add_dns_top(m, d, &first.dns, MAX(top, 1));
+            o.state = false;
+            pm_render_report(m, &o, text);
+            if (!output_open(&out, report_path)) {
+                fprintf(stderr, ME ": cannot write %s: %s\n", report_path, g_strerror(errno));
+                status = EXIT_OUTPUT;
+            } else {
+                ok = fwrite(text->str, 1, text->len, out.f) == text->len;
+                if (!output_close(&out, ok)) {
+                    fprintf(stderr, ME ": cannot write %s: %s\n",
+                            report_path ? report_path : "standard output",
+                            errno ? g_strerror(errno) : "write error");
+                    status = EXIT_OUTPUT;
+                }
+            }
+            g_string_free(text, TRUE);
+            pm_model_free(m);
+        }
     }
     pm_state_doc_clear(&first);
     pm_table_free(t);
