@@ -181,6 +181,43 @@ output_close(output *o, bool ok)
     return ok;
 }
 
+/* Draws one output of the merged tables into path (NULL: standard
+ * output): the JSON document, or the report, listing the first `keep` of
+ * each order. */
+static int
+write_output(const pm_table *t, const pm_dns_table *d, const pm_state_doc *first,
+             const pm_render_opts *o, bool json, size_t keep, const char *path)
+{
+    pm_model *m = pm_model_build_top(t, &first->score, keep);
+    int status = EXIT_OK;
+    output out;
+    bool ok;
+
+    if (first->dns_health)
+        pm_model_add_dns_top(m, d, &first->dns, keep);
+    if (!output_open(&out, path)) {
+        fprintf(stderr, ME ": cannot write %s: %s\n", path, g_strerror(errno));
+        status = EXIT_OUTPUT;
+    } else {
+        if (json) {
+            ok = pm_render_json_file(m, o, out.f);
+        } else {
+            GString *text = g_string_new(NULL);
+
+            pm_render_report(m, o, text);
+            ok = fwrite(text->str, 1, text->len, out.f) == text->len;
+            g_string_free(text, TRUE);
+        }
+        if (!output_close(&out, ok)) {
+            fprintf(stderr, ME ": cannot write %s: %s\n", path ? path : "standard output",
+                    errno ? g_strerror(errno) : "write error");
+            status = EXIT_OUTPUT;
+        }
+    }
+    pm_model_free(m);
+    return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -311,7 +348,6 @@ main(int argc, char **argv)
         /* As the plugin does: only what an output lists is selected. */
         size_t keep = json ? json_top : MAX(top, 1);
         size_t ties = pm_table_renumber(t);
-        pm_model *m;
         pm_render_opts o = {
             .file = file ? file : first.file,
             .top = top,
@@ -324,59 +360,15 @@ main(int argc, char **argv)
             .json_top = json_top,
             .state = state,    /* by default, so that merged documents merge again */
         };
-        output out;
-        bool ok;
-
         if (ties)
             fprintf(stderr, ME ": warning: %zu conversations start at the same frame as another: "
                     "were the parts' --map files given?\n", ties);
-        m = pm_model_build_top(t, &first.score, keep);
-        if (first.dns_health)
-            pm_model_add_dns_top(m, d, &first.dns, keep);
-        if (!output_open(&out, out_path)) {
-            fprintf(stderr, ME ": cannot write %s: %s\n", out_path, g_strerror(errno));
-            status = EXIT_OUTPUT;
-        } else {
-            if (json) {
-                ok = pm_render_json_file(m, &o, out.f);
-            } else {
-                GString *text = g_string_new(NULL);
-
-                pm_render_report(m, &o, text);
-                ok = fwrite(text->str, 1, text->len, out.f) == text->len;
-                g_string_free(text, TRUE);
-            }
-            if (!output_close(&out, ok)) {
-                fprintf(stderr, ME ": cannot write %s: %s\n", out_path ? out_path : "standard output",
-                        errno ? g_strerror(errno) : "write error");
-                status = EXIT_OUTPUT;
-            }
-        }
-        pm_model_free(m);
+        status = write_output(t, d, &first, &o, json, keep, out_path);
+        /* The report lists its own top: a model of its own, cheap next to
+         * reading the parts. */
         if (status == EXIT_OK && report_wanted) {
-            /* The report lists its own top: a model of its own, cheap next
-             * to reading the parts. */
-            GString *text = g_string_new(NULL);
-
-            m = pm_model_build_top(t, &first.score, MAX(top, 1));
-            if (first.dns_health)
-                pm_model_add_dns_top(m, d, &first.dns, MAX(top, 1));
             o.state = false;
-            pm_render_report(m, &o, text);
-            if (!output_open(&out, report_path)) {
-                fprintf(stderr, ME ": cannot write %s: %s\n", report_path, g_strerror(errno));
-                status = EXIT_OUTPUT;
-            } else {
-                ok = fwrite(text->str, 1, text->len, out.f) == text->len;
-                if (!output_close(&out, ok)) {
-                    fprintf(stderr, ME ": cannot write %s: %s\n",
-                            report_path ? report_path : "standard output",
-                            errno ? g_strerror(errno) : "write error");
-                    status = EXIT_OUTPUT;
-                }
-            }
-            g_string_free(text, TRUE);
-            pm_model_free(m);
+            status = write_output(t, d, &first, &o, false, MAX(top, 1), report_path);
         }
     }
     pm_state_doc_clear(&first);
