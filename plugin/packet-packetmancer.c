@@ -75,28 +75,34 @@ static gint ett_pm_evidence = -1;
 static expert_field ei_pm_medium = EI_INIT;
 static expert_field ei_pm_high = EI_INIT;
 
-/* Foreign fields, resolved by name in the handoff. */
+/* Foreign fields, resolved by name in the handoff and primed while
+ * analysing: TCP's analysis, which only Wireshark knows. Header values
+ * (flags, numbers, IP ID) are read from the packet's bytes instead, see
+ * find_layers(). */
 enum {
-    F_TCP_STREAM, F_TCP_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
+    F_TCP_STREAM, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
     F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
-    F_IP_ID, F_TCP_SEQ, F_TCP_ACK, F_TCP_WIN, F_TCP_LEN, F_ACK_LOST,
-    F_ICMP, F_ICMPV6,
+    F_ACK_LOST,
     F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
-    F_DNS, F_COUNT
+    F_COUNT
 };
 static const char *const foreign_names[F_COUNT] = {
-    "tcp.stream", "tcp.flags",
+    "tcp.stream",
     "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
     "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
     "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt",
-    "ip.id", "tcp.seq", "tcp.ack", "tcp.window_size_value", "tcp.len",
-    "tcp.analysis.ack_lost_segment", "icmp", "icmpv6",
+    "tcp.analysis.ack_lost_segment",
     "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
-    "dns.retransmission", "dns",
+    "dns.retransmission",
 };
 static int foreign_hf[F_COUNT];
+
+/* Protocols whose items are looked for at the top of the tree. */
+enum { P_IP, P_IPV6, P_TCP, P_ICMP, P_ICMPV6, P_DNS, P_COUNT };
+static const char *const proto_names[P_COUNT] = { "ip", "ipv6", "tcp", "icmp", "icmpv6", "dns" };
+static int proto_ids[P_COUNT];
 static gboolean foreign_ok;
 
 /* This file's conversation table, used only for the per-packet fields.
@@ -237,31 +243,113 @@ record_common(packet_info *pinfo, pm_packet *rec)
     rec->ts_us = ts_us_of(&pinfo->abs_ts);
 }
 
-/* What makes a frame the same frame to a capture: IP ID (IPv4), TCP
- * sequence and acknowledgment numbers, flags, window and payload length
- * (FNV-1a; never 0, which means "unknown"). */
-static guint64
-fingerprint(proto_tree *tree, guint32 flags)
+/* The frame's protocol items at the top of the tree. Those exist whenever
+ * a tree does (the tree is never faked at its root), so finding them costs
+ * a walk over a handful of siblings. Priming ip.id, tcp.seq, tcp.ack,
+ * tcp.window_size_value, tcp.len and tcp.flags instead made IP and TCP
+ * build six more items per packet: about 16,600 instructions a packet,
+ * measured with callgrind, more than tshark's whole TCP analysis adds. */
+typedef struct pm_layers {
+    field_info *tcp;      /* the innermost TCP header: the one pinfo describes */
+    field_info *ip;       /* the IPv4/IPv6 header that carried it, or NULL */
+    gboolean icmp;        /* an ICMP message (headers it quotes are not traffic) */
+    gboolean dns;         /* unicast DNS, not mDNS or LLMNR */
+} pm_layers;
+
+static void
+find_layers(proto_tree *tree, pm_layers *l)
 {
-    const int fields[] = { F_IP_ID, F_TCP_SEQ, F_TCP_ACK, F_TCP_WIN, F_TCP_LEN };
-    guint64 h = 14695981039346656037ull;
+    field_info *ip = NULL;
 
-    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
-        guint32 v = 0xffffffffu;   /* absent (IPv6 has no IP ID) */
+    memset(l, 0, sizeof *l);
+    for (proto_node *n = tree ? tree->first_child : NULL; n; n = n->next) {
+        field_info *fi = PNODE_FINFO(n);
+        int id;
 
-        field_last_uint(tree, foreign_hf[fields[i]], &v);
-        for (int b = 0; b < 4; b++)
-            h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+        if (!fi || !fi->hfinfo)
+            continue;
+        id = fi->hfinfo->id;
+        if (id == proto_ids[P_IP] || id == proto_ids[P_IPV6]) {
+            ip = fi;
+        } else if (id == proto_ids[P_TCP]) {
+            l->tcp = fi;
+            l->ip = ip;
+        } else if (id == proto_ids[P_ICMP] || id == proto_ids[P_ICMPV6]) {
+            l->icmp = TRUE;
+        } else if (id == proto_ids[P_DNS]) {
+            l->dns = TRUE;
+        }
     }
-    for (int b = 0; b < 2; b++)
-        h = (h ^ ((flags >> (8 * b)) & 0xff)) * 1099511628211ull;
-    return h ? h : 1;
 }
 
-/* First pass: the frame's TCP facts from the primed fields. Returns FALSE
- * when the frame is not a segment of a TCP conversation. */
+static guint64
+fnv_bytes(guint64 h, guint32 v, int n)
+{
+    for (int b = 0; b < n; b++)
+        h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+    return h;
+}
+
+/* The TCP header's flags and the frame's fingerprint, read from the bytes
+ * under the innermost "tcp" item (field_info.start is an offset in
+ * field_info.ds_tvb). The fingerprint is what makes a frame the same frame
+ * to a capture: IPv4 ID, raw sequence and acknowledgment numbers, flags,
+ * window and payload length (FNV-1a; never 0, which means "unknown" and
+ * is what a header outside the captured bytes gets). Payload length is
+ * what tcp.len says: the IP datagram's end (its total or payload length,
+ * but not past the frame's reported end) minus the TCP header's end, or the
+ * end of the data when IP does not say (segmentation offload, jumbograms,
+ * reassembled fragments). */
+static void
+tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
+{
+    tvbuff_t *t;
+    gint o, end;
+    guint32 v[5];
+    guint64 h = 14695981039346656037ull;
+
+    *flags = 0;
+    *fp = 0;
+    if (!l->tcp || !(t = l->tcp->ds_tvb) || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 20))
+        return;
+    o = l->tcp->start;
+    *flags = tvb_get_ntohs(t, o + 12) & 0x0fff;
+    v[0] = 0xffffffffu;                  /* IPv6 has no IP ID */
+    v[1] = tvb_get_ntohl(t, o + 4);
+    v[2] = tvb_get_ntohl(t, o + 8);
+    v[3] = tvb_get_ntohs(t, o + 14);
+    end = (gint)tvb_reported_length(t);
+    if (l->ip && l->ip->ds_tvb && l->ip->start >= 0 && tvb_bytes_exist(l->ip->ds_tvb, l->ip->start, 20)) {
+        tvbuff_t *it = l->ip->ds_tvb;
+        gint i = l->ip->start;
+        guint version = tvb_get_guint8(it, i) >> 4;
+        guint16 length = tvb_get_ntohs(it, i + (version == 4 ? 2 : 4));
+
+        if (version == 4)
+            v[0] = tvb_get_ntohs(it, i + 4);
+        /* Only a header in the same bytes as TCP's gives its end, and
+         * never past the frame's (IP cut by the sender: Wireshark's
+         * tcp.len stops there too). */
+        if (it == t && i < o && length != 0) {
+            if (version == 4)
+                end = MIN(end, i + length);
+            else if (version == 6)
+                end = MIN(end, i + 40 + length);
+        }
+    }
+    o += (tvb_get_guint8(t, o + 12) >> 4) * 4;
+    v[4] = end > o ? (guint32)(end - o) : 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
+        h = fnv_bytes(h, v[i], 4);
+    h = fnv_bytes(h, *flags, 2);
+    *fp = h ? h : 1;
+}
+
+/* First pass: the frame's TCP facts from the primed fields and the
+ * header's bytes. Returns FALSE when the frame is not a segment of a TCP
+ * conversation. */
 static gboolean
-record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
+record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_packet *rec)
 {
     pm_analysis_flags f;
     guint32 stream, flags = 0;
@@ -270,14 +358,14 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
         return FALSE;
     /* A TCP header quoted inside an ICMP error is not a segment of the
      * conversation; counting it would invent packets and events. */
-    if (field_present(tree, foreign_hf[F_ICMP]) || field_present(tree, foreign_hf[F_ICMPV6]))
+    if (l->icmp)
         return FALSE;
     if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
         !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
         return FALSE;
 
     memset(&f, 0, sizeof f);
-    field_last_uint(tree, foreign_hf[F_TCP_FLAGS], &flags);
+    tcp_header_facts(l, &flags, &rec->fingerprint);
     if (flags & TCP_FLAG_SYN) f.tcp_flags |= PM_TCP_SYN;
     if (flags & TCP_FLAG_ACK) f.tcp_flags |= PM_TCP_ACK;
     if (flags & TCP_FLAG_RST) f.tcp_flags |= PM_TCP_RST;
@@ -297,7 +385,6 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, pm_packet *rec)
     rec->initial_rtt_ms = field_last_ms(tree, foreign_hf[F_INITIAL_RTT]);
     rec->dup_ack_num = f.duplicate_ack_num;
     rec->ack_lost = field_present(tree, foreign_hf[F_ACK_LOST]);
-    rec->fingerprint = fingerprint(tree, flags);
     return TRUE;
 }
 
@@ -506,7 +593,7 @@ typedef struct pm_dns_frame {
 /* First pass: the DNS message of this frame from the primed fields, in the
  * packet's pool. FALSE when the frame carries none. */
 static gboolean
-dns_from_tree(proto_tree *tree, packet_info *pinfo, pm_dns_msg *m)
+dns_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_dns_msg *m)
 {
     guint32 response = 0, rcode = 0, to = 0;
     GPtrArray *a;
@@ -515,9 +602,9 @@ dns_from_tree(proto_tree *tree, packet_info *pinfo, pm_dns_msg *m)
         return FALSE;
     /* mDNS and LLMNR reuse the dns.* fields under protocols of their own;
      * only unicast DNS is a resolver's health. */
-    if (!field_present(tree, foreign_hf[F_DNS]))
+    if (!l->dns)
         return FALSE;
-    if (field_present(tree, foreign_hf[F_ICMP]) || field_present(tree, foreign_hf[F_ICMPV6]))
+    if (l->icmp)
         return FALSE;   /* a DNS message quoted in an ICMP error */
     memset(m, 0, sizeof *m);
     if (!endpoint_from(&pinfo->src, pinfo->srcport, &m->src) ||
@@ -613,8 +700,8 @@ write_dns_tree(proto_tree *tree, tvbuff_t *tvb, const pm_dns_frame *df, const pm
 /* The DNS half of the dispatcher: like the TCP half, read on the first
  * pass, remembered for later ones; the message rides on the tap record. */
 static void
-dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean shown,
-                 pm_packet *rec)
+dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pm_layers *l,
+                 gboolean shown, pm_packet *rec)
 {
     pm_dns_frame *df = (pm_dns_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1);
     const pm_dns_pair *p = NULL;
@@ -625,7 +712,7 @@ dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean s
         char why[PM_NAME_WHY_LEN];
         unsigned flags = 0;
 
-        if (pm_pref.dns_health != PM_ON || !dns_ok || !dns_from_tree(tree, pinfo, &m))
+        if (pm_pref.dns_health != PM_ON || !dns_ok || !dns_from_tree(tree, pinfo, l, &m))
             return;
         df = wmem_new0(wmem_file_scope(), pm_dns_frame);
         df->msg = m;
@@ -674,6 +761,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     pm_packet *rec;
     pm_frame *fr;
     pm_conv *c = NULL;
+    pm_layers layers;
     gboolean final = FALSE, shown;
 
     if (!analyzing) {
@@ -684,9 +772,11 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     rec = wmem_new(pinfo->pool, pm_packet);
     record_common(pinfo, rec);
     fr = (pm_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 0);
+    /* Later passes replay the first one's verdict and need no layers. */
+    find_layers(PINFO_FD_VISITED(pinfo) ? NULL : tree, &layers);
 
     if (!PINFO_FD_VISITED(pinfo)) {
-        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, rec)) {
+        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec)) {
             int dir;
 
             c = pm_table_add(file_table, rec, &dir);
@@ -697,7 +787,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             fr->dir = (guint8)dir;
             fr->ack_rtt_ms = rec->ack_rtt_ms;
             fr->initial_rtt_ms = rec->initial_rtt_ms;
-            fr->raised_to = note_raise(c, pinfo->num);
+            fr->raised_to = c->last_may_raise ? note_raise(c, pinfo->num) : 0;
             /* What the table counted, not what Wireshark flagged: copies
              * and the duplicate ACKs they shift are left out. Later passes
              * and the taps replay that verdict. */
@@ -744,7 +834,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         if (fr->raised_to)
             add_expert(pinfo, ti, fr);
     }
-    dissect_dns_part(tvb, pinfo, tree, shown, rec);
+    dissect_dns_part(tvb, pinfo, tree, &layers, shown, rec);
     /* Frames of no conversation are tapped too: the summary counts every
      * packet. */
     tap_queue_packet(pm_tap_id, pinfo, rec);
@@ -780,11 +870,9 @@ start_analyzing(void)
             if (foreign_hf[i] >= 0 && (dns ? pm_pref.dns_health == PM_ON : pm_pref.tcp_health == PM_ON))
                 g_array_append_val(want, foreign_hf[i]);
         }
-        /* DNS over TCP needs tcp.stream and ICMP even with TCP off. */
+        /* DNS over TCP needs tcp.stream even with TCP off. */
         if (pm_pref.tcp_health != PM_ON) {
             g_array_append_val(want, foreign_hf[F_TCP_STREAM]);
-            if (foreign_hf[F_ICMP] >= 0) g_array_append_val(want, foreign_hf[F_ICMP]);
-            if (foreign_hf[F_ICMPV6] >= 0) g_array_append_val(want, foreign_hf[F_ICMPV6]);
         }
         set_postdissector_wanted_hfids(pm_handle, want);
     }
@@ -1062,8 +1150,8 @@ proto_reg_handoff_packetmancer(void)
     dns_ok = TRUE;
     for (int i = 0; i < F_COUNT; i++) {
         foreign_hf[i] = proto_registrar_get_id_byname(foreign_names[i]);
-        /* ICMP is only used to skip quoted headers, and a missing RTT or
-         * probe field only loses those signals: not worth refusing. */
+        /* A missing RTT or probe field only loses those signals: not
+         * worth refusing. */
         if (foreign_hf[i] < 0 && i < F_ZW_PROBE) {
             fprintf(stderr, "packetmancer: this Wireshark has no field %s; analysis disabled\n",
                     foreign_names[i]);
@@ -1073,6 +1161,19 @@ proto_reg_handoff_packetmancer(void)
             fprintf(stderr, "packetmancer: this Wireshark has no field %s; DNS health disabled\n",
                     foreign_names[i]);
             dns_ok = FALSE;
+        }
+    }
+    /* ICMP is only used to skip quoted headers and IP to find the IP ID:
+     * without them those checks are skipped, nothing is refused. */
+    for (int i = 0; i < P_COUNT; i++) {
+        proto_ids[i] = proto_get_id_by_filter_name(proto_names[i]);
+        if (proto_ids[i] < 0 && (i == P_TCP || i == P_DNS)) {
+            fprintf(stderr, "packetmancer: this Wireshark has no protocol %s; %s disabled\n",
+                    proto_names[i], i == P_TCP ? "analysis" : "DNS health");
+            if (i == P_TCP)
+                foreign_ok = FALSE;
+            else
+                dns_ok = FALSE;
         }
     }
 }

@@ -157,6 +157,8 @@ typedef struct pm_conv {
     uint8_t dup_run[2];       /* real duplicate ACKs in each direction's current run */
     uint16_t last_events;     /* events counted for the last packet added */
     bool last_was_copy;       /* ... and whether it was a capture duplicate */
+    bool last_may_raise;      /* ... and whether it changed anything that can
+                               * raise the score or level (see pm_table_add) */
     int32_t user_node;
     uint32_t user_value;
     uint8_t user_extra;

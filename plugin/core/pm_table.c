@@ -445,6 +445,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         dup_ack_event(c, dir, p, true);
         c->last_events = 0;
         c->last_was_copy = true;
+        c->last_may_raise = false;
         return c;
     }
     {
@@ -459,7 +460,18 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         if (q.events)
             keep_evidence(c, &q);
     }
-    track_handshake(c, p, dir);
+    {
+        uint8_t hs = c->hs_seen;
+        uint16_t syns = c->syns;
+
+        track_handshake(c, p, dir);
+        /* The score and level only fall as clean packets arrive (every
+         * rate has the packet count below the line), so only events, a
+         * change of handshake or an RTT sample can raise them: callers that
+         * watch for a rise score only such packets. */
+        c->last_may_raise = c->last_events != 0 || c->hs_seen != hs || c->syns != syns ||
+                            p->ack_rtt_ms >= 0 || c->first_frame == p->frame;
+    }
     if (p->ack_rtt_ms >= 0)
         add_rtt(c, dir, p->ack_rtt_ms);
     if (p->initial_rtt_ms >= 0 && c->initial_rtt_ms < 0)

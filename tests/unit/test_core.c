@@ -1426,6 +1426,74 @@ test_capture_duplicates(void)
     pm_table_free(t);
 }
 
+/* last_may_raise tells the dissector which packets can raise a
+ * conversation's score or level, so that it scores only those. Its
+ * promise, checked on a deterministic random mix of events, handshake
+ * flags, RTT samples, copies and directions over a few conversations
+ * (scores computed with slow_rtt_min_samples 2 so the RTT signal plays
+ * too): after a packet without it, neither score nor level went up. The
+ * counts at the end show the mix exercised both sides of the promise. */
+static void
+test_may_raise(void)
+{
+    pm_table *t = pm_table_new();
+    pm_score_params sp = defaults;
+    pm_endpoint c[3], s = ep4(10, 0, 0, 2, 80);
+    pm_verdict before[3];
+    uint32_t x = 12345, quiet = 0, rises = 0, rises_flagged = 0;
+
+    sp.slow_rtt_min_samples = 2;
+    sp.slow_rtt_ms = 100;
+    for (int i = 0; i < 3; i++) {
+        c[i] = ep4(10, 0, 0, (unsigned)(10 + i), (uint16_t)(1000 + i));
+        before[i].score = 0;
+        before[i].level = PM_LEVEL_OK;
+    }
+    for (uint32_t f = 1; f <= 20000; f++) {
+        uint32_t r, k;
+        uint8_t flags = PM_TCP_ACK;
+        uint16_t ev = 0;
+        pm_packet p;
+        pm_conv *v;
+        pm_totals tot;
+        pm_verdict now;
+
+        x = x * 1103515245u + 12345u;
+        r = x >> 8;
+        k = r % 3;
+        if (r % 97 == 0) ev |= PM_EV_RETRANSMISSION;
+        if (r % 211 == 0) ev |= PM_EV_OUT_OF_ORDER;
+        if (r % 401 == 0) ev |= PM_EV_ZERO_WINDOW;
+        if (r % 151 == 0) ev |= PM_EV_DUP_ACK;
+        if (r % 503 == 0) { flags |= PM_TCP_RST; ev |= PM_EV_RESET; }
+        if (r % 307 == 0) flags = PM_TCP_SYN;
+        if (r % 613 == 0) flags = PM_TCP_SYN | PM_TCP_ACK;
+        p = (r & 1) ? mkpkt(f, k, c[k], s, flags, ev, 100, (int64_t)f * 1000)
+                    : mkpkt(f, k, s, c[k], flags, ev, 100, (int64_t)f * 1000);
+        if (r % 13 == 0)
+            p.ack_rtt_ms = (float)((r >> 4) % 300);
+        if (r % 89 == 0)
+            p.copy = true;
+        v = pm_table_add(t, &p, NULL);
+        pm_conv_totals(v, &sp, &tot);
+        now = pm_score(&sp, &tot);
+        if (!v->last_may_raise) {
+            quiet++;
+            CU_ASSERT_TRUE(now.score <= before[k].score);
+            CU_ASSERT_TRUE(now.level <= before[k].level);
+        } else if (now.score > before[k].score || now.level > before[k].level) {
+            rises_flagged++;
+        }
+        if (now.score > before[k].score || now.level > before[k].level)
+            rises++;
+        before[k] = now;
+    }
+    CU_ASSERT_TRUE(quiet > 10000);            /* most packets are clean */
+    CU_ASSERT_TRUE(rises > 100);
+    CU_ASSERT_EQUAL(rises, rises_flagged);     /* every rise was flagged */
+    pm_table_free(t);
+}
+
 /* Duplicate ACKs with their copies: Wireshark numbers the copies too
  * (#1 real, #2 copy, #3 real, #4 copy, #5 real); the event is the third
  * real one, at #5, not at #3. Without copies it is #3, as the contract
@@ -2455,6 +2523,7 @@ main(void)
         { "10,000 streams", test_table_many_streams },
         { "stream 0", test_table_stream_zero },
         { "capture duplicates", test_capture_duplicates },
+        { "only flagged packets raise the score", test_may_raise },
         { "duplicate-ACK runs with copies", test_dup_ack_runs },
         { "handshake outcomes", test_handshake_outcomes },
         { "RTT routing and iRTT", test_rtt_routing },
