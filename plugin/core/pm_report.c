@@ -18,7 +18,7 @@
 
 #include <arpa/inet.h>
 
-#include <wsutil/json_dumper.h>
+#include "pm_json.h"
 
 #include "pm_sketch.h"
 #include "pm_state.h"
@@ -758,51 +758,51 @@ pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out)
 /* ------------------------------------------------------------------ JSON */
 
 static void
-json_uint(json_dumper *d, const char *name, uint64_t v)
+json_uint(pm_json *d, const char *name, uint64_t v)
 {
-    json_dumper_set_member_name(d, name);
-    json_dumper_value_anyf(d, "%llu", (unsigned long long)v);
+    pm_json_member(d, name);
+    pm_json_uint(d, v);
 }
 
 /* A millisecond value with microsecond resolution, locale-free. */
 static void
-json_ms(json_dumper *d, const char *name, double ms)
+json_ms(pm_json *d, const char *name, double ms)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
-    json_dumper_set_member_name(d, name);
+    pm_json_member(d, name);
     if (ms < 0 || ms != ms)
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
     else
-        json_dumper_value_anyf(d, "%s", g_ascii_formatd(buf, sizeof buf, "%.3f", ms));
+        pm_json_raw(d, g_ascii_formatd(buf, sizeof buf, "%.3f", ms));
 }
 
 static void
-json_rtt(json_dumper *d, const pm_conv *c, int dir)
+json_rtt(pm_json *d, const pm_conv *c, int dir)
 {
     pm_rtt_stats r;
 
-    json_dumper_set_member_name(d, "rtt_ms");
+    pm_json_member(d, "rtt_ms");
     if (!pm_conv_rtt(c, dir, &r)) {
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
         return;
     }
-    json_dumper_begin_object(d);
+    pm_json_begin_object(d);
     json_ms(d, "p50", r.p50_ms);
     json_ms(d, "p95", r.p95_ms);
     json_ms(d, "p99", r.p99_ms);
     json_ms(d, "max", r.max_ms);
     json_uint(d, "samples", r.samples);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 static void
-json_dir(json_dumper *d, const char *name, const pm_conv *conv, int dir)
+json_dir(pm_json *d, const char *name, const pm_conv *conv, int dir)
 {
     const pm_dir_counters *c = &conv->dir[dir];
 
-    json_dumper_set_member_name(d, name);
-    json_dumper_begin_object(d);
+    pm_json_member(d, name);
+    pm_json_begin_object(d);
     json_uint(d, "packets", c->packets);
     json_uint(d, "bytes", c->bytes);
     json_uint(d, "retransmissions", c->retransmissions);
@@ -817,65 +817,65 @@ json_dir(json_dumper *d, const char *name, const pm_conv *conv, int dir)
     json_uint(d, "acked_unseen", c->acked_unseen);
     json_uint(d, "capture_gaps", (uint64_t)c->lost_segments + c->acked_unseen);
     json_rtt(d, conv, dir);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 static void
 json_reason(const char *text, void *user)
 {
-    json_dumper_value_string(user, text);
+    pm_json_string(user, text);
 }
 
 /* Where to look: ready filters and the first frames of each event kind. */
 static void
-json_evidence(json_dumper *d, const pm_conv *c)
+json_evidence(pm_json *d, const pm_conv *c)
 {
     char filter[PM_FILTER_STRLEN];
 
-    json_dumper_set_member_name(d, "evidence");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "evidence");
+    pm_json_begin_object(d);
     pm_conv_filter(c, false, filter, sizeof filter);
-    json_dumper_set_member_name(d, "filter");
-    json_dumper_value_string(d, filter);
+    pm_json_member(d, "filter");
+    pm_json_string(d, filter);
     pm_conv_filter(c, true, filter, sizeof filter);
-    json_dumper_set_member_name(d, "events_filter");
-    json_dumper_value_string(d, filter);
-    json_dumper_set_member_name(d, "event_frames");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "events_filter");
+    pm_json_string(d, filter);
+    pm_json_member(d, "event_frames");
+    pm_json_begin_object(d);
     for (int i = 0; i < PM_EV_COUNT; i++) {
-        json_dumper_set_member_name(d, pm_event_counter_name(i));
-        json_dumper_begin_array(d);
+        pm_json_member(d, pm_event_counter_name(i));
+        pm_json_begin_array(d);
         for (int j = 0; j < c->evidence_n[i]; j++)
-            json_dumper_value_anyf(d, "%u", c->evidence[i][j]);
-        json_dumper_end_array(d);
+            pm_json_uint(d, c->evidence[i][j]);
+        pm_json_end_array(d);
     }
-    json_dumper_end_object(d);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
+    pm_json_end_object(d);
 }
 
 /* state: add the conversation's raw state (pm_state.h). Only the
  * severity list carries it: the volume lists repeat the same rows. */
 static void
-json_conv(json_dumper *d, const pm_row *r, pm_lang lang, bool state)
+json_conv(pm_json *d, const pm_row *r, pm_lang lang, bool state)
 {
-    json_dumper_begin_object(d);
-    json_dumper_set_member_name(d, "flow");
-    json_dumper_value_string(d, r->flow);
+    pm_json_begin_object(d);
+    pm_json_member(d, "flow");
+    pm_json_string(d, r->flow);
     json_uint(d, "stream", r->conv->stream);
-    json_dumper_set_member_name(d, "score");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "score");
+    pm_json_begin_object(d);
     json_uint(d, "value", r->verdict.score);
-    json_dumper_set_member_name(d, "level");
-    json_dumper_value_string(d, pm_level_name(r->verdict.level, lang));
-    json_dumper_end_object(d);
-    json_dumper_set_member_name(d, "reasons");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "level");
+    pm_json_string(d, pm_level_name(r->verdict.level, lang));
+    pm_json_end_object(d);
+    pm_json_member(d, "reasons");
+    pm_json_begin_array(d);
     pm_reasons(&r->verdict, &r->totals, lang, json_reason, d);
-    json_dumper_end_array(d);
+    pm_json_end_array(d);
     json_dir(d, "c2s", r->conv, PM_C2S);
     json_dir(d, "s2c", r->conv, PM_S2C);
-    json_dumper_set_member_name(d, "handshake");
-    json_dumper_value_string(d, pm_handshake_name(r->totals.handshake));
+    pm_json_member(d, "handshake");
+    pm_json_string(d, pm_handshake_name(r->totals.handshake));
     json_ms(d, "initial_rtt_ms", r->conv->initial_rtt_ms);
     json_uint(d, "duration_ms", pm_conv_duration_ms(r->conv));
     json_uint(d, "first_frame", r->conv->first_frame);
@@ -883,12 +883,12 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang, bool state)
     json_evidence(d, r->conv);
     if (state)
         pm_state_json_conv(d, r->conv);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 /* Writes a string that came from outside (the capture's file name, a DNS
  * name) as a JSON string value. JSON must be UTF-8, so bytes that are not
- * become U+FFFD first. json_dumper_value_string escapes what JSON requires
+ * become U+FFFD first. pm_json_string escapes what JSON requires
  * (quote, backslash, C0) but writes DEL, C1 and the other hidden controls
  * as they are: valid JSON, yet tshark prints the document on standard
  * output, often a terminal. Here each of them is written \uXXXX (or \b,
@@ -896,7 +896,7 @@ json_conv(json_dumper *d, const pm_row *r, pm_lang lang, bool state)
  * decodes back to the same string. "</" is written "<\/", as
  * json_dumper does, so the document can sit inside an HTML script. */
 static void
-json_text(json_dumper *d, const char *s)
+json_text(pm_json *d, const char *s)
 {
     /* The short forms JSON has, as json_dumper writes them. */
     static const char short_escapes[] = "\b\t\n\f\r";
@@ -921,37 +921,37 @@ json_text(json_dumper *d, const char *s)
             g_string_append_len(esc, c, g_utf8_next_char(c) - c);
     }
     g_string_append_c(esc, '"');
-    json_dumper_value_anyf(d, "%s", esc->str);
+    pm_json_raw(d, esc->str);
     g_string_free(esc, TRUE);
     g_free(valid);
 }
 
 static void
-json_string_or_null(json_dumper *d, const char *name, const char *value)
+json_string_or_null(pm_json *d, const char *name, const char *value)
 {
-    json_dumper_set_member_name(d, name);
+    pm_json_member(d, name);
     if (value) {
         json_text(d, value);
     } else {
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
     }
 }
 
 /* ISO 8601 in UTC with microseconds: "2024-01-01T00:00:20.222250Z". */
 static void
-json_time(json_dumper *d, const char *name, const int64_t *us)
+json_time(pm_json *d, const char *name, const int64_t *us)
 {
     GDateTime *t;
     char *text;
 
-    json_dumper_set_member_name(d, name);
+    pm_json_member(d, name);
     t = us ? g_date_time_new_from_unix_utc(*us / 1000000) : NULL;
     if (!t) {
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
         return;
     }
     text = g_date_time_format(t, "%Y-%m-%dT%H:%M:%S");
-    json_dumper_value_anyf(d, "\"%s.%06lldZ\"", text, (long long)(*us % 1000000));
+    pm_json_printf(d, "\"%s.%06lldZ\"", text, (long long)(*us % 1000000));
     g_free(text);
     g_date_time_unref(t);
 }
@@ -959,7 +959,7 @@ json_time(json_dumper *d, const char *name, const int64_t *us)
 /* The preferences that change scores, named as the preferences are, so a
  * document says how it was made. */
 static void
-json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+json_settings(pm_json *d, const pm_model *m, const pm_render_opts *o)
 {
     pm_score_params def;
     const pm_score_params *p = o->params;
@@ -989,10 +989,10 @@ json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
         G_STATIC_ASSERT(G_N_ELEMENTS(in_order) == G_N_ELEMENTS(values));
         memcpy(values, in_order, sizeof values);
     }
-    json_dumper_set_member_name(d, "settings");
-    json_dumper_begin_object(d);
-    json_dumper_set_member_name(d, "language");
-    json_dumper_value_string(d, o->lang == PM_LANG_ES ? "es" : "en");
+    pm_json_member(d, "settings");
+    pm_json_begin_object(d);
+    pm_json_member(d, "language");
+    pm_json_string(d, o->lang == PM_LANG_ES ? "es" : "en");
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
         json_uint(d, v[i].name, values[i]);
     /* 0: every conversation is listed, as the document always did. */
@@ -1015,67 +1015,66 @@ json_settings(json_dumper *d, const pm_model *m, const pm_render_opts *o)
         for (size_t i = 0; i < G_N_ELEMENTS(dv); i++)
             json_uint(d, dv[i].name, dv[i].value);
     }
-    json_dumper_set_member_name(d, "detectors");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "detectors");
+    pm_json_begin_array(d);
     if (!o->no_tcp_health)
-        json_dumper_value_string(d, "tcp_health");
+        pm_json_string(d, "tcp_health");
     if (m->has_dns)
-        json_dumper_value_string(d, "dns_health");
-    json_dumper_end_array(d);
-    json_dumper_end_object(d);
+        pm_json_string(d, "dns_health");
+    pm_json_end_array(d);
+    pm_json_end_object(d);
 }
 
 static void
-json_capture_quality(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+json_capture_quality(pm_json *d, const pm_model *m, const pm_render_opts *o)
 {
     GString *v = g_string_new(NULL);
     char share[G_ASCII_DTOSTR_BUF_SIZE];
 
-    json_dumper_set_member_name(d, "capture_quality");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "capture_quality");
+    pm_json_begin_object(d);
     json_uint(d, "duplicates", m->capture_duplicates);
-    json_dumper_set_member_name(d, "duplicate_share");
-    json_dumper_value_anyf(d, "%s", g_ascii_formatd(share, sizeof share, "%.4f",
+    pm_json_member(d, "duplicate_share");
+    pm_json_raw(d, g_ascii_formatd(share, sizeof share, "%.4f",
                            m->tcp_frames ? (double)m->capture_duplicates / (double)m->tcp_frames : 0.0));
     json_uint(d, "gaps", m->capture_gaps);
     json_uint(d, "truncated_frames", m->summary.truncated_frames);
     pm_capture_verdict(m, o->lang, v);
-    json_dumper_set_member_name(d, "verdict");
-    json_dumper_value_string(d, v->str);
-    json_dumper_end_object(d);
+    pm_json_member(d, "verdict");
+    pm_json_string(d, v->str);
+    pm_json_end_object(d);
     g_string_free(v, TRUE);
 }
 
 /* {"HIGH": n, "MEDIUM": n, "LOW": n, "OK": n}: English keys always, so
  * scripts (and --fail-on) read them whatever the language. */
 static void
-json_levels(json_dumper *d, const char *name, const uint64_t per_level[4])
+json_levels(pm_json *d, const char *name, const uint64_t per_level[4])
 {
-    json_dumper_set_member_name(d, name);
-    json_dumper_begin_object(d);
+    pm_json_member(d, name);
+    pm_json_begin_object(d);
     for (int l = PM_LEVEL_HIGH; l >= PM_LEVEL_OK; l--)
         json_uint(d, pm_level_name((pm_level)l, PM_LANG_EN), per_level[l]);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
-/* The JSON writer of pm_render_json_file(): json_dumper writes to a FILE
- * one fputc at a time (about 2,300 instructions per member name), so the
- * document is made in a buffer and written out in large blocks between
- * conversations. It stays bounded: a million conversations never have to
- * fit in memory. The dumper comes first so that the list writers, which
- * get a json_dumper *, can reach the sink. */
+/* The JSON writer of pm_render_json_file(): the document is made in a
+ * buffer and written out in large blocks between conversations. It stays
+ * bounded: a million conversations never have to fit in memory. The
+ * writer comes first so that the list writers, which get a pm_json *, can
+ * reach the sink. */
 typedef struct pm_json_out {
-    json_dumper d;
+    pm_json d;
     FILE *sink;          /* NULL: the caller's GString is the output */
 } pm_json_out;
 
 #define PM_JSON_SPILL (256 * 1024)
 
 static void
-json_spill(json_dumper *d, bool all)
+json_spill(pm_json *d, bool all)
 {
     pm_json_out *w = (pm_json_out *)d;
-    GString *buf = d->output_string;
+    GString *buf = d->out;
 
     if (!w->sink || (!all && buf->len < PM_JSON_SPILL))
         return;
@@ -1085,34 +1084,34 @@ json_spill(json_dumper *d, bool all)
 }
 
 static void
-json_conv_list(json_dumper *d, const char *name, pm_row *const *rows, size_t n, pm_lang lang)
+json_conv_list(pm_json *d, const char *name, pm_row *const *rows, size_t n, pm_lang lang)
 {
-    json_dumper_set_member_name(d, name);
-    json_dumper_begin_array(d);
+    pm_json_member(d, name);
+    pm_json_begin_array(d);
     for (size_t i = 0; i < n; i++) {
         json_conv(d, rows[i], lang, false);
         json_spill(d, false);
     }
-    json_dumper_end_array(d);
+    pm_json_end_array(d);
 }
 
 static void
-json_tcp_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+json_tcp_health(pm_json *d, const pm_model *m, const pm_render_opts *o)
 {
-    json_dumper_set_member_name(d, "tcp_health");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "tcp_health");
+    pm_json_begin_object(d);
     json_uint(d, "conversations_total", m->n);
     json_levels(d, "conversations_by_level", m->per_level);
-    json_dumper_set_member_name(d, "top_by_severity");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "top_by_severity");
+    pm_json_begin_array(d);
     for (size_t i = 0; i < m->listed; i++) {
         json_conv(d, &m->rows[i], o->lang, o->state);
         json_spill(d, false);
     }
-    json_dumper_end_array(d);
+    pm_json_end_array(d);
     json_conv_list(d, "top_by_packets", m->by_packets, m->listed, o->lang);
     json_conv_list(d, "top_by_bytes", m->by_bytes, m->listed, o->lang);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 static const char *const rcode_names[PM_RC_COUNT] = {
@@ -1135,25 +1134,25 @@ dns_filter(const pm_dns_pair *p, char *buf, size_t len)
 }
 
 static void
-json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang, bool state)
+json_dns_pair(pm_json *d, const pm_dns_row *r, pm_lang lang, bool state)
 {
     const pm_dns_pair *p = r->pair;
     char filter[160];
     pm_dns_name_count names[PM_DNS_PENDING];
 
-    json_dumper_begin_object(d);
-    json_dumper_set_member_name(d, "pair");
-    json_dumper_value_string(d, r->name);
-    json_dumper_set_member_name(d, "score");
-    json_dumper_begin_object(d);
+    pm_json_begin_object(d);
+    pm_json_member(d, "pair");
+    pm_json_string(d, r->name);
+    pm_json_member(d, "score");
+    pm_json_begin_object(d);
     json_uint(d, "value", r->verdict.score);
-    json_dumper_set_member_name(d, "level");
-    json_dumper_value_string(d, pm_level_name(r->verdict.level, lang));
-    json_dumper_end_object(d);
-    json_dumper_set_member_name(d, "reasons");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "level");
+    pm_json_string(d, pm_level_name(r->verdict.level, lang));
+    pm_json_end_object(d);
+    pm_json_member(d, "reasons");
+    pm_json_begin_array(d);
     pm_dns_reasons(&r->verdict, p, lang, json_reason, d);
-    json_dumper_end_array(d);
+    pm_json_end_array(d);
     json_uint(d, "queries", p->queries);
     json_uint(d, "queries_udp", p->queries_udp);
     json_uint(d, "queries_tcp", p->queries_tcp);
@@ -1161,84 +1160,80 @@ json_dns_pair(json_dumper *d, const pm_dns_row *r, pm_lang lang, bool state)
     json_uint(d, "responses", p->responses);
     json_uint(d, "duplicate_responses", p->duplicate_responses);
     json_uint(d, "unanswered", pm_dns_unanswered(p));
-    json_dumper_set_member_name(d, "rcodes");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "rcodes");
+    pm_json_begin_object(d);
     for (int i = 0; i < PM_RC_COUNT; i++)
         json_uint(d, rcode_names[i], p->rcode[i]);
-    json_dumper_end_object(d);
-    json_dumper_set_member_name(d, "latency_ms");
+    pm_json_end_object(d);
+    pm_json_member(d, "latency_ms");
     if (!p->latency || !pm_sketch_count(p->latency)) {
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
     } else {
-        json_dumper_begin_object(d);
+        pm_json_begin_object(d);
         json_ms(d, "p50", pm_sketch_quantile(p->latency, 0.50));
         json_ms(d, "p95", pm_sketch_quantile(p->latency, 0.95));
         json_ms(d, "p99", pm_sketch_quantile(p->latency, 0.99));
         json_ms(d, "max", pm_sketch_max(p->latency));
         json_uint(d, "samples", pm_sketch_count(p->latency));
-        json_dumper_end_object(d);
+        pm_json_end_object(d);
     }
-    json_dumper_set_member_name(d, "suspicious_names");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "suspicious_names");
+    pm_json_begin_object(d);
     json_uint(d, "punycode", p->punycode);
     json_uint(d, "dga", p->dga);
-    json_dumper_end_object(d);
-    json_dumper_set_member_name(d, "top_names");
-    json_dumper_begin_object(d);
+    pm_json_end_object(d);
+    pm_json_member(d, "top_names");
+    pm_json_begin_object(d);
     for (int o = 0; o < PM_OUT_COUNT; o++) {
         size_t n = pm_dns_top(p, o, names);
 
-        json_dumper_set_member_name(d, outcome_keys[o]);
-        json_dumper_begin_array(d);
+        pm_json_member(d, outcome_keys[o]);
+        pm_json_begin_array(d);
         for (size_t i = 0; i < n; i++) {
-            json_dumper_begin_object(d);
-            json_dumper_set_member_name(d, "name");
+            pm_json_begin_object(d);
+            pm_json_member(d, "name");
             json_text(d, names[i].name);     /* from the capture */
             json_uint(d, "count", names[i].count);
-            json_dumper_end_object(d);
+            pm_json_end_object(d);
         }
-        json_dumper_end_array(d);
+        pm_json_end_array(d);
     }
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
     json_uint(d, "first_frame", p->first_frame);
     json_uint(d, "last_frame", p->last_frame);
     dns_filter(p, filter, sizeof filter);
-    json_dumper_set_member_name(d, "filter");
-    json_dumper_value_string(d, filter);
+    pm_json_member(d, "filter");
+    pm_json_string(d, filter);
     if (state)
         pm_state_json_dns_pair(d, p);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 static void
-json_dns_health(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+json_dns_health(pm_json *d, const pm_model *m, const pm_render_opts *o)
 {
-    json_dumper_set_member_name(d, "dns_health");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "dns_health");
+    pm_json_begin_object(d);
     json_uint(d, "pairs_total", m->dns_n);
     json_levels(d, "pairs_by_level", m->dns_per_level);
-    json_dumper_set_member_name(d, "top_by_severity");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "top_by_severity");
+    pm_json_begin_array(d);
     for (size_t i = 0; i < m->dns_listed; i++) {
         json_dns_pair(d, &m->dns_rows[i], o->lang, o->state);
         json_spill(d, false);
     }
-    json_dumper_end_array(d);
-    json_dumper_end_object(d);
+    pm_json_end_array(d);
+    pm_json_end_object(d);
 }
 
 static bool
-render_json(json_dumper *d, const pm_model *m, const pm_render_opts *o)
+render_json(pm_json *d, const pm_model *m, const pm_render_opts *o)
 {
-    /* Never abort the host program over a writer inconsistency: report
-     * it through the return value instead. */
-    d->flags = JSON_DUMPER_FLAGS_PRETTY_PRINT | JSON_DUMPER_FLAGS_NO_DEBUG;
-
-    json_dumper_begin_object(d);
-    json_dumper_set_member_name(d, "summary");
-    json_dumper_begin_object(d);
-    json_dumper_set_member_name(d, "schema");
-    json_dumper_value_string(d, PM_SCHEMA);
+    pm_json_begin_object(d);
+    pm_json_member(d, "summary");
+    pm_json_begin_object(d);
+    pm_json_member(d, "schema");
+    pm_json_string(d, PM_SCHEMA);
     json_string_or_null(d, "file", o->file);
     json_uint(d, "packets_total", m->summary.packets_total);
     json_uint(d, "duration_ms", pm_summary_duration_ms(&m->summary));
@@ -1251,17 +1246,17 @@ render_json(json_dumper *d, const pm_model *m, const pm_render_opts *o)
     json_capture_quality(d, m, o);
     if (o->state)
         pm_state_json_summary(d, &m->summary);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 
-    json_dumper_set_member_name(d, "detectors");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "detectors");
+    pm_json_begin_object(d);
     if (!o->no_tcp_health)
         json_tcp_health(d, m, o);
     if (m->has_dns)
         json_dns_health(d, m, o);
-    json_dumper_end_object(d);
-    json_dumper_end_object(d);
-    return json_dumper_finish(d);
+    pm_json_end_object(d);
+    pm_json_end_object(d);
+    return pm_json_finish(d);
 }
 
 bool
@@ -1269,7 +1264,7 @@ pm_render_json(const pm_model *m, const pm_render_opts *o, GString *out)
 {
     pm_json_out w = { .sink = NULL };
 
-    w.d.output_string = out;
+    pm_json_init(&w.d, out);
     return render_json(&w.d, m, o);
 }
 
@@ -1279,9 +1274,9 @@ pm_render_json_file(const pm_model *m, const pm_render_opts *o, FILE *f)
     pm_json_out w = { .sink = f };
     bool ok;
 
-    w.d.output_string = g_string_sized_new(PM_JSON_SPILL + 64 * 1024);
+    pm_json_init(&w.d, g_string_sized_new(PM_JSON_SPILL + 64 * 1024));
     ok = render_json(&w.d, m, o);
     json_spill(&w.d, true);
-    g_string_free(w.d.output_string, TRUE);
+    g_string_free(w.d.out, TRUE);
     return !ferror(f) && ok;
 }

@@ -98,163 +98,163 @@ static const struct { const char *name; size_t offset; bool wide; } dir_fields[]
 /* --------------------------------------------------------------- write */
 
 static void
-put_uint(json_dumper *d, const char *name, uint64_t v)
+put_uint(pm_json *d, const char *name, uint64_t v)
 {
-    json_dumper_set_member_name(d, name);
-    json_dumper_value_anyf(d, "%llu", (unsigned long long)v);
+    pm_json_member(d, name);
+    pm_json_uint(d, v);
 }
 
 static void
-put_int(json_dumper *d, const char *name, int64_t v)
+put_int(pm_json *d, const char *name, int64_t v)
 {
-    json_dumper_set_member_name(d, name);
-    json_dumper_value_anyf(d, "%lld", (long long)v);
+    pm_json_member(d, name);
+    pm_json_int(d, v);
 }
 
 /* A double that reads back as the same double. */
 static void
-put_double(json_dumper *d, const char *name, double v)
+put_double(pm_json *d, const char *name, double v)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
-    json_dumper_set_member_name(d, name);
-    json_dumper_value_anyf(d, "%s", g_ascii_formatd(buf, sizeof buf, "%.17g", v));
+    pm_json_member(d, name);
+    pm_json_raw(d, g_ascii_formatd(buf, sizeof buf, "%.17g", v));
 }
 
 static void
-put_endpoint(json_dumper *d, const char *name, const pm_endpoint *e, bool port)
+put_endpoint(pm_json *d, const char *name, const pm_endpoint *e, bool port)
 {
     char hex[33];
     size_t n = e->family == 6 ? 16 : 4;
 
     for (size_t i = 0; i < n; i++)
         snprintf(hex + 2 * i, 3, "%02x", e->addr[i]);
-    json_dumper_set_member_name(d, name);
-    json_dumper_begin_object(d);
+    pm_json_member(d, name);
+    pm_json_begin_object(d);
     put_uint(d, "family", e->family);
-    json_dumper_set_member_name(d, "addr");
-    json_dumper_value_string(d, hex);
+    pm_json_member(d, "addr");
+    pm_json_string(d, hex);
     if (port)
         put_uint(d, "port", e->port);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 /* A name as its bytes: "name" when it is UTF-8 (JSON strings must be),
  * else "name_hex". The document's other lists show names made valid;
  * the state must not, or two names would become one. */
 static void
-put_name(json_dumper *d, const char *name)
+put_name(pm_json *d, const char *name)
 {
     if (g_utf8_validate(name, -1, NULL)) {
-        json_dumper_set_member_name(d, "name");
-        json_dumper_value_string(d, name);
+        pm_json_member(d, "name");
+        pm_json_string(d, name);
     } else {
         GString *hex = g_string_new(NULL);
 
         for (const unsigned char *c = (const unsigned char *)name; *c; c++)
             g_string_append_printf(hex, "%02x", *c);
-        json_dumper_set_member_name(d, "name_hex");
-        json_dumper_value_string(d, hex->str);
+        pm_json_member(d, "name_hex");
+        pm_json_string(d, hex->str);
         g_string_free(hex, TRUE);
     }
 }
 
 static void
-put_sketch(json_dumper *d, const char *name, const struct pm_sketch *k)
+put_sketch(pm_json *d, const char *name, const struct pm_sketch *k)
 {
     pm_sketch_raw raw;
     int32_t index[PM_SKETCH_BUCKETS];
     uint32_t count[PM_SKETCH_BUCKETS];
     size_t n;
 
-    json_dumper_set_member_name(d, name);
+    pm_json_member(d, name);
     /* No sample: the same as no sketch for every output. */
     if (!k || pm_sketch_count(k) == 0) {
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
         return;
     }
     pm_sketch_export(k, &raw);
     n = pm_sketch_buckets(k, index, count);
-    json_dumper_begin_object(d);
+    pm_json_begin_object(d);
     put_uint(d, "count", raw.count);
     put_uint(d, "zero", raw.zero);
     put_uint(d, "collapsed", raw.collapsed);
     put_double(d, "min", raw.min);
     put_double(d, "max", raw.max);
-    json_dumper_set_member_name(d, "hi");
+    pm_json_member(d, "hi");
     if (raw.hi == PM_SKETCH_NO_INDEX)
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
     else
-        json_dumper_value_anyf(d, "%d", (int)raw.hi);
-    json_dumper_set_member_name(d, "buckets");
-    json_dumper_begin_array(d);
+        pm_json_int(d, raw.hi);
+    pm_json_member(d, "buckets");
+    pm_json_begin_array(d);
     for (size_t i = 0; i < n; i++) {
-        json_dumper_begin_array(d);
-        json_dumper_value_anyf(d, "%d", (int)index[i]);
-        json_dumper_value_anyf(d, "%u", count[i]);
-        json_dumper_end_array(d);
+        pm_json_begin_array(d);
+        pm_json_int(d, index[i]);
+        pm_json_uint(d, count[i]);
+        pm_json_end_array(d);
     }
-    json_dumper_end_array(d);
-    json_dumper_end_object(d);
+    pm_json_end_array(d);
+    pm_json_end_object(d);
 }
 
 void
-pm_state_json_conv(json_dumper *d, const pm_conv *c)
+pm_state_json_conv(pm_json *d, const pm_conv *c)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
-    json_dumper_set_member_name(d, "state");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "state");
+    pm_json_begin_object(d);
     put_endpoint(d, "client", &c->client, true);
     put_endpoint(d, "server", &c->server, true);
     for (int dir = 0; dir < 2; dir++) {
-        json_dumper_set_member_name(d, dir == PM_C2S ? "c2s" : "s2c");
-        json_dumper_begin_object(d);
+        pm_json_member(d, dir == PM_C2S ? "c2s" : "s2c");
+        pm_json_begin_object(d);
         for (size_t i = 0; i < G_N_ELEMENTS(dir_fields); i++) {
             const char *p = (const char *)&c->dir[dir] + dir_fields[i].offset;
 
             put_uint(d, dir_fields[i].name,
                      dir_fields[i].wide ? *(const uint64_t *)p : *(const uint32_t *)p);
         }
-        json_dumper_end_object(d);
+        pm_json_end_object(d);
     }
     put_uint(d, "first_frame", c->first_frame);
     put_uint(d, "last_frame", c->last_frame);
-    json_dumper_set_member_name(d, "client_from_syn");
-    json_dumper_value_anyf(d, c->client_from_syn ? "true" : "false");
+    pm_json_member(d, "client_from_syn");
+    pm_json_raw(d, c->client_from_syn ? "true" : "false");
     put_uint(d, "hs_seen", c->hs_seen);
     put_uint(d, "syns", c->syns);
-    json_dumper_set_member_name(d, "initial_rtt_ms");
+    pm_json_member(d, "initial_rtt_ms");
     if (c->initial_rtt_ms < 0)
-        json_dumper_value_anyf(d, "null");
+        pm_json_raw(d, "null");
     else   /* 9 significant digits bring a float back exactly */
-        json_dumper_value_anyf(d, "%s", g_ascii_formatd(buf, sizeof buf, "%.9g", c->initial_rtt_ms));
+        pm_json_raw(d, g_ascii_formatd(buf, sizeof buf, "%.9g", c->initial_rtt_ms));
     put_int(d, "first_ts_us", c->first_ts_us);
     put_int(d, "last_ts_us", c->last_ts_us);
-    json_dumper_set_member_name(d, "evidence");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "evidence");
+    pm_json_begin_object(d);
     for (int i = 0; i < PM_EV_COUNT; i++) {
-        json_dumper_set_member_name(d, pm_event_counter_name(i));
-        json_dumper_begin_array(d);
+        pm_json_member(d, pm_event_counter_name(i));
+        pm_json_begin_array(d);
         for (int j = 0; j < c->evidence_n[i] && j < PM_EVIDENCE_FRAMES; j++)
-            json_dumper_value_anyf(d, "%u", c->evidence[i][j]);
-        json_dumper_end_array(d);
+            pm_json_uint(d, c->evidence[i][j]);
+        pm_json_end_array(d);
     }
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
     {
         pm_sketch scratch[2];
 
         put_sketch(d, "rtt_c2s", pm_conv_sketch(c, PM_C2S, &scratch[0]));
         put_sketch(d, "rtt_s2c", pm_conv_sketch(c, PM_S2C, &scratch[1]));
     }
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 void
-pm_state_json_dns_pair(json_dumper *d, const pm_dns_pair *p)
+pm_state_json_dns_pair(pm_json *d, const pm_dns_pair *p)
 {
-    json_dumper_set_member_name(d, "state");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "state");
+    pm_json_begin_object(d);
     put_endpoint(d, "client", &p->client, false);
     put_endpoint(d, "server", &p->server, false);
     put_uint(d, "first_frame", p->first_frame);
@@ -266,59 +266,59 @@ pm_state_json_dns_pair(json_dumper *d, const pm_dns_pair *p)
     put_uint(d, "responses", p->responses);
     put_uint(d, "duplicate_responses", p->duplicate_responses);
     put_uint(d, "answered", p->answered);
-    json_dumper_set_member_name(d, "rcodes");
-    json_dumper_begin_array(d);
+    pm_json_member(d, "rcodes");
+    pm_json_begin_array(d);
     for (int i = 0; i < PM_RC_COUNT; i++)
-        json_dumper_value_anyf(d, "%llu", (unsigned long long)p->rcode[i]);
-    json_dumper_end_array(d);
+        pm_json_uint(d, p->rcode[i]);
+    pm_json_end_array(d);
     put_uint(d, "punycode", p->punycode);
     put_uint(d, "dga", p->dga);
     put_sketch(d, "latency", p->latency);
-    json_dumper_set_member_name(d, "top");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "top");
+    pm_json_begin_object(d);
     for (int o = 0; o < PM_OUT_COUNT; o++) {
-        json_dumper_set_member_name(d, outcome_keys[o]);
-        json_dumper_begin_array(d);
+        pm_json_member(d, outcome_keys[o]);
+        pm_json_begin_array(d);
         /* Slots fill from the first and are never emptied: the used
          * ones are a prefix, kept in slot order. */
         for (int i = 0; i < PM_DNS_TOP_NAMES && p->top[o][i].name; i++) {
-            json_dumper_begin_object(d);
+            pm_json_begin_object(d);
             put_name(d, p->top[o][i].name);
             put_uint(d, "count", p->top[o][i].count);
             put_uint(d, "error", p->top[o][i].error);
-            json_dumper_end_object(d);
+            pm_json_end_object(d);
         }
-        json_dumper_end_array(d);
+        pm_json_end_array(d);
     }
-    json_dumper_end_object(d);
-    json_dumper_set_member_name(d, "pending");
-    json_dumper_begin_array(d);
+    pm_json_end_object(d);
+    pm_json_member(d, "pending");
+    pm_json_begin_array(d);
     for (int i = 0; i < PM_DNS_PENDING; i++) {
         if (!p->pending[i].frame || !p->pending[i].name)
             continue;
-        json_dumper_begin_object(d);
+        pm_json_begin_object(d);
         put_uint(d, "slot", (uint64_t)i);
         put_uint(d, "frame", p->pending[i].frame);
         put_name(d, p->pending[i].name);
-        json_dumper_end_object(d);
+        pm_json_end_object(d);
     }
-    json_dumper_end_array(d);
+    pm_json_end_array(d);
     put_uint(d, "pending_next", p->pending_next);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 void
-pm_state_json_summary(json_dumper *d, const pm_summary *s)
+pm_state_json_summary(pm_json *d, const pm_summary *s)
 {
-    json_dumper_set_member_name(d, "state");
-    json_dumper_begin_object(d);
+    pm_json_member(d, "state");
+    pm_json_begin_object(d);
     put_uint(d, "version", PM_STATE_VERSION);
     put_uint(d, "packets_total", s->packets_total);
     put_uint(d, "bytes_total", s->bytes_total);
     put_uint(d, "truncated_frames", s->truncated_frames);
     put_int(d, "first_ts_us", s->first_ts_us);
     put_int(d, "last_ts_us", s->last_ts_us);
-    json_dumper_end_object(d);
+    pm_json_end_object(d);
 }
 
 /* ---------------------------------------------------------------- read */

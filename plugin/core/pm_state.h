@@ -18,7 +18,7 @@
 #ifndef PM_STATE_H
 #define PM_STATE_H
 
-#include <wsutil/json_dumper.h>
+#include "pm_json.h"
 
 #include "pm_core.h"
 #include "pm_dns.h"
@@ -32,9 +32,9 @@ extern "C" {
 #define PM_STATE_VERSION 1
 
 /* Each writes a member "state" (an object) into the object being written. */
-void pm_state_json_conv(json_dumper *d, const pm_conv *c);
-void pm_state_json_dns_pair(json_dumper *d, const pm_dns_pair *p);
-void pm_state_json_summary(json_dumper *d, const pm_summary *s);
+void pm_state_json_conv(pm_json *d, const pm_conv *c);
+void pm_state_json_dns_pair(pm_json *d, const pm_dns_pair *p);
+void pm_state_json_summary(pm_json *d, const pm_summary *s);
 
 /* What a document says about how it was made: everything two documents
  * must agree on to be merged, and the rest. */

@@ -27,6 +27,9 @@
 #include "pm_sketch.h"
 #include "pm_score.h"
 #include "pm_report.h"
+#include "pm_json.h"
+
+#include <wsutil/json_dumper.h>
 
 /* "≥" in UTF-8, as the contract's reason texts use it. */
 #define GE "\xe2\x89\xa5"
@@ -1982,6 +1985,168 @@ json_valid(const char *text)
 }
 
 /* The checker itself must reject what it is there to catch. */
+/* pm_json must write byte for byte what Wireshark's json_dumper writes
+ * in pretty-print mode (documents users already parse were made by it).
+ * The oracle is json_dumper itself, driven by the same random sequence of
+ * operations: nested objects and arrays (empty ones too), member names and
+ * string values with every kind of escape (quote, backslash, C0 controls,
+ * "</", UTF-8), numbers and literals. */
+typedef struct {
+    json_dumper d;
+    pm_json j;
+} json_pair;
+
+static void pair_begin_object(json_pair *p) { json_dumper_begin_object(&p->d); pm_json_begin_object(&p->j); }
+static void pair_end_object(json_pair *p) { json_dumper_end_object(&p->d); pm_json_end_object(&p->j); }
+static void pair_begin_array(json_pair *p) { json_dumper_begin_array(&p->d); pm_json_begin_array(&p->j); }
+static void pair_end_array(json_pair *p) { json_dumper_end_array(&p->d); pm_json_end_array(&p->j); }
+static void pair_member(json_pair *p, const char *n) { json_dumper_set_member_name(&p->d, n); pm_json_member(&p->j, n); }
+static void pair_string(json_pair *p, const char *v) { json_dumper_value_string(&p->d, v); pm_json_string(&p->j, v); }
+
+static void
+pair_value(json_pair *p, uint32_t r)
+{
+    static const char *const texts[] = {
+        "plain", "", "quote \" inside", "back\\slash", "tab\tnew\nline\r\b\f", "\x01\x1f\x7f",
+        "</script> and </b>", "a/b </", "caf\xc3\xa9 \xe2\x89\xa5 5", "10.0.0.1:80 <-> 10.0.0.2:443/TCP",
+    };
+    char buf[32];
+
+    switch (r % 6) {
+    case 0: case 1:
+        pair_string(p, texts[(r >> 3) % G_N_ELEMENTS(texts)]);
+        break;
+    case 2: {
+        uint64_t v = (uint64_t)r * 2654435761u;
+
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+        json_dumper_value_anyf(&p->d, "%s", buf);
+        pm_json_uint(&p->j, v);
+        break;
+    }
+    case 3: {
+        int64_t v = -(int64_t)(r % 100000) - 1;
+
+        json_dumper_value_anyf(&p->d, "%lld", (long long)v);
+        pm_json_int(&p->j, v);
+        break;
+    }
+    case 4:
+        json_dumper_value_anyf(&p->d, "null");
+        pm_json_raw(&p->j, "null");
+        break;
+    default:
+        json_dumper_value_anyf(&p->d, "%.3f", (r % 1000) / 7.0);
+        pm_json_printf(&p->j, "%.3f", (r % 1000) / 7.0);
+        break;
+    }
+}
+
+static void
+pair_element(json_pair *p, uint32_t *x, int depth)
+{
+    uint32_t r;
+    int n;
+
+    *x = *x * 1103515245u + 12345u;
+    r = *x >> 8;
+    if (depth >= 5 || r % 3 == 0) {
+        pair_value(p, r >> 2);
+        return;
+    }
+    n = (int)((r >> 4) % 5);   /* 0..4 elements: empty containers too */
+    if (r % 3 == 1) {
+        pair_begin_object(p);
+        for (int i = 0; i < n; i++) {
+            static const char *const names[] = { "flow", "a.b", "", "quo\"te", "x</y", "\t" };
+
+            pair_member(p, names[(r >> (i + 7)) % G_N_ELEMENTS(names)]);
+            pair_element(p, x, depth + 1);
+        }
+        pair_end_object(p);
+    } else {
+        pair_begin_array(p);
+        for (int i = 0; i < n; i++)
+            pair_element(p, x, depth + 1);
+        pair_end_array(p);
+    }
+}
+
+static void
+test_json_writer_matches_json_dumper(void)
+{
+    for (uint32_t seed = 1; seed <= 300; seed++) {
+        json_pair p;
+        uint32_t x = seed;
+
+        memset(&p, 0, sizeof p);
+        p.d.output_string = g_string_new(NULL);
+        p.d.flags = JSON_DUMPER_FLAGS_PRETTY_PRINT;
+        pm_json_init(&p.j, g_string_new(NULL));
+        pair_begin_object(&p);
+        for (int i = 0; i < 4; i++) {
+            pair_member(&p, "k");
+            pair_element(&p, &x, 1);
+        }
+        pair_end_object(&p);
+        CU_ASSERT_TRUE(json_dumper_finish(&p.d));
+        CU_ASSERT_TRUE(pm_json_finish(&p.j));
+        CU_ASSERT_STRING_EQUAL(p.j.out->str, p.d.output_string->str);
+        if (strcmp(p.j.out->str, p.d.output_string->str) != 0) {
+            fprintf(stderr, "\nseed %u:\n--- json_dumper\n%s--- pm_json\n%s", seed,
+                    p.d.output_string->str, p.j.out->str);
+            seed = 301;
+        }
+        g_string_free(p.d.output_string, TRUE);
+        g_string_free(p.j.out, TRUE);
+    }
+}
+
+/* Unbalanced or misplaced calls are reported by pm_json_finish. */
+static void
+test_json_writer_misuse(void)
+{
+    pm_json j;
+
+    pm_json_init(&j, g_string_new(NULL));
+    pm_json_begin_object(&j);
+    CU_ASSERT_FALSE(pm_json_finish(&j));          /* left open */
+    g_string_free(j.out, TRUE);
+
+    pm_json_init(&j, g_string_new(NULL));
+    pm_json_begin_array(&j);
+    pm_json_member(&j, "x");                      /* a name in an array */
+    pm_json_end_array(&j);
+    CU_ASSERT_FALSE(pm_json_finish(&j));
+    g_string_free(j.out, TRUE);
+
+    pm_json_init(&j, g_string_new(NULL));
+    pm_json_begin_object(&j);
+    pm_json_end_array(&j);                        /* wrong closer */
+    CU_ASSERT_FALSE(pm_json_finish(&j));
+    g_string_free(j.out, TRUE);
+
+    pm_json_init(&j, g_string_new(NULL));
+    for (int i = 0; i < PM_JSON_MAX_DEPTH + 2; i++)
+        pm_json_begin_array(&j);                  /* too deep */
+    for (int i = 0; i < PM_JSON_MAX_DEPTH + 2; i++)
+        pm_json_end_array(&j);
+    CU_ASSERT_FALSE(pm_json_finish(&j));
+    g_string_free(j.out, TRUE);
+
+    pm_json_init(&j, g_string_new(NULL));
+    pm_json_begin_object(&j);
+    pm_json_member(&j, "a");
+    pm_json_uint(&j, 18446744073709551615ull);
+    pm_json_member(&j, "b");
+    pm_json_int(&j, INT64_MIN);
+    pm_json_end_object(&j);
+    CU_ASSERT_TRUE(pm_json_finish(&j));
+    CU_ASSERT_STRING_EQUAL(j.out->str,
+        "{\n  \"a\": 18446744073709551615,\n  \"b\": -9223372036854775808\n}\n");
+    g_string_free(j.out, TRUE);
+}
+
 static void
 test_json_checker(void)
 {
@@ -2550,6 +2715,8 @@ main(void)
     };
     static const test_def json[] = {
         { "checker sanity", test_json_checker },
+        { "writer matches json_dumper", test_json_writer_matches_json_dumper },
+        { "writer misuse", test_json_writer_misuse },
         { "tcp-ecn document", test_json_ecn },
         { "Spanish", test_json_spanish },
         { "escaping of the file name", test_json_escaping },
