@@ -107,6 +107,14 @@ typedef enum { OUT_REPORT, OUT_JSON } out_kind;
 
 typedef struct pm_tap {
     out_kind kind;
+    gboolean filtered;       /* a tap filter: only some records come */
+    /* Records so far came from first passes only and there is no filter:
+     * exactly what the dissector's table holds, so table stays empty and
+     * the dissector's is read (one table, not two: half the memory and
+     * per-packet work; on 2,000,000 packets, 27,000 conversations with
+     * RTT sketches, ~120 MB). Later passes (tshark -2, Wireshark's retaps)
+     * may see fewer frames (tshark -2 -R), so they fill table. */
+    gboolean shared;
     pm_table *table;
     pm_dns_table *dns;
 } pm_tap;
@@ -114,19 +122,30 @@ typedef struct pm_tap {
 static void
 tap_reset(void *tapdata)
 {
-    pm_table_reset(((pm_tap *)tapdata)->table);
-    pm_dns_table_reset(((pm_tap *)tapdata)->dns);
+    pm_tap *tap = tapdata;
+
+    pm_table_reset(tap->table);
+    pm_dns_table_reset(tap->dns);
+    tap->shared = !tap->filtered;
 }
 
 static tap_packet_status
-tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+tap_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_,
            const void *data, tap_flags_t flags _U_)
 {
+    pm_tap *tap = tapdata;
     const pm_packet *rec = data;
 
-    pm_table_add(((pm_tap *)tapdata)->table, rec, NULL);
+    if (tap->shared && (PINFO_FD_VISITED(pinfo) || !pm_glue_file_table())) {
+        /* Never the case within one pass after a first-pass record: a
+         * retap starts with tap_reset(). */
+        tap->shared = FALSE;
+        pm_table_reset(tap->table);
+    }
+    if (!tap->shared)
+        pm_table_add(tap->table, rec, NULL);
     if (rec->dns)
-        pm_dns_add(((pm_tap *)tapdata)->dns, rec->dns, NULL, NULL, 0);
+        pm_dns_add(tap->dns, rec->dns, NULL, NULL, 0);
     return TAP_PACKET_DONT_REDRAW;
 }
 
@@ -175,7 +194,8 @@ tap_draw(void *tapdata)
     /* Only what an output lists is selected and sorted: the report's top
      * N, the JSON's json_top (0: every conversation). */
     size_t keep = tap->kind == OUT_JSON ? pm_pref.json_top : MAX(pm_pref.top, 1);
-    pm_model *m = pm_model_build_top(tap->table, &pm_pref.score, keep);
+    const pm_table *t = tap->shared && pm_glue_file_table() ? pm_glue_file_table() : tap->table;
+    pm_model *m = pm_model_build_top(t, &pm_pref.score, keep);
     pm_dns_params dp;
     pm_render_opts o = {
         .file = pm_capture_file(),
@@ -254,6 +274,8 @@ start_output(const char *opt_arg, out_kind kind)
     }
     tap = g_new0(pm_tap, 1);
     tap->kind = kind;
+    tap->filtered = filter != NULL;
+    tap->shared = !tap->filtered;
     tap->table = pm_glue_table_new();
     tap->dns = pm_dns_table_new();
     err = register_tap_listener("packetmancer", tap, filter, TL_REQUIRES_NOTHING,
@@ -314,8 +336,9 @@ refuse_unknown(const char *opt_arg, void *userdata _U_)
  * Each tree keeps its own table in st_tables, keyed by the stats_tree.
  * Only the first tree_conversations conversations (and as many DNS pairs)
  * get nodes of their own: the tree holds every node until it is closed,
- * about 2 KB per conversation, and a million of them help nobody. The
- * others count in every total and under st_unnamed. */
+ * about 2 KB per conversation, and a million of them help nobody; each
+ * new node is appended by walking its siblings (stats_tree.c), so many
+ * are slow too. The others count in every total and under st_unnamed. */
 static const char st_levels[] = "Conversations by level";
 static const char st_events[] = "TCP events";
 static const char st_convs[] = "Conversations (score)";
