@@ -356,7 +356,7 @@ tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
     if (l->ip && l->ip->ds_tvb && l->ip->start >= 0 && tvb_bytes_exist(l->ip->ds_tvb, l->ip->start, 20)) {
         tvbuff_t *it = l->ip->ds_tvb;
         gint i = l->ip->start;
-        guint version = tvb_get_guint8(it, i) >> 4;
+        guint version = tvb_get_ntohs(it, i) >> 12;
         guint16 length = tvb_get_ntohs(it, i + (version == 4 ? 2 : 4));
 
         if (version == 4)
@@ -371,7 +371,7 @@ tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
                 end = MIN(end, i + 40 + length);
         }
     }
-    o += (tvb_get_guint8(t, o + 12) >> 4) * 4;
+    o += (tvb_get_ntohs(t, o + 12) >> 12) * 4;
     v[4] = end > o ? (guint32)(end - o) : 0;
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
         h = fnv_bytes(h, v[i], 4);

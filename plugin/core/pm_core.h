@@ -122,6 +122,7 @@ typedef enum pm_handshake {
 } pm_handshake;
 
 struct pm_sketch;
+struct pm_rtt_small;
 
 /* Frames kept as evidence per event kind: the first few, enough to jump
  * to the problem in Wireshark. */
@@ -142,12 +143,16 @@ typedef struct pm_conv {
     float initial_rtt_ms;     /* < 0 until Wireshark reports one */
     int64_t first_ts_us;
     int64_t last_ts_us;
-    /* RTT samples of each direction's data. A direction's first sample
-     * waits in rtt_first (bit d of rtt_one set); the 2 KiB sketch is
-     * allocated at its second. A SYN flood's answered SYNs give one
-     * sample each, and a million sketches would be 2 GB. Read them
-     * through pm_conv_sketch(). */
+    /* RTT samples of each direction's data, kept as small as they allow:
+     * the first sample waits in rtt_first (bit d of rtt_one set); from the
+     * second, up to PM_RTT_SMALL distinct sketch buckets are counted in a
+     * 168-byte list (rtt_small); past that the 2 KiB sketch (rtt) takes
+     * over. Each form gives exactly the sketch of the same samples. A SYN
+     * flood's answered SYNs give one sample each, and a million sketches
+     * would be 2 GB; most conversations' RTTs fall in a few 2%-wide
+     * buckets. Read them through pm_conv_sketch(). */
     struct pm_sketch *rtt[2];
+    struct pm_rtt_small *rtt_small[2];
     float rtt_first[2];
     uint8_t rtt_one;
     uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
@@ -186,6 +191,9 @@ void pm_table_set_dup_window(pm_table *t, int64_t us);
 /* How many frames back a copy is still recognised (whole table). */
 #define PM_DUP_RECENT 65536
 
+/* Distinct RTT buckets a direction counts before it needs a full sketch. */
+#define PM_RTT_SMALL 16
+
 /* Account one packet. Returns its conversation (NULL for a non-TCP
  * packet) and, through dir_out when not NULL, the direction it was
  * counted in. Constant time; allocates only for a new conversation. */
@@ -216,6 +224,10 @@ bool pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out);
  * while it has a single sample, that sample in *scratch; NULL when it has
  * none. The result is the sketch that adding every sample would give. */
 const struct pm_sketch *pm_conv_sketch(const pm_conv *c, int dir, struct pm_sketch *scratch);
+/* RTT samples of a direction's data, whatever form holds them. */
+uint64_t pm_conv_rtt_count(const pm_conv *c, int dir);
+/* The slowest of them, exactly; NAN when there is none. */
+double pm_conv_rtt_max(const pm_conv *c, int dir);
 
 /* Conversation duration in milliseconds (first to last packet). */
 uint64_t pm_conv_duration_ms(const pm_conv *c);

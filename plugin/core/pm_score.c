@@ -56,11 +56,17 @@ pm_conv_totals(const pm_conv *c, const pm_score_params *p, pm_totals *out)
     out->rtt_p95_ms = -1.0;
     out->rtt_samples = 0;
     for (int d = 0; d < 2; d++) {
-        uint64_t n = c->rtt[d] ? pm_sketch_count(c->rtt[d]) : (c->rtt_one >> d) & 1u;
+        uint64_t n = pm_conv_rtt_count(c, d);
         pm_sketch scratch;
         double p95;
 
         if (n == 0 || n < (p ? p->slow_rtt_min_samples : 1))
+            continue;
+        /* A p95 never exceeds the max: a direction whose slowest sample
+         * is within the limit cannot be slow, and its percentile (a
+         * sketch rebuilt and searched, scored on every packet by the
+         * stats tree) is not needed. */
+        if (p && !(pm_conv_rtt_max(c, d) > (double)p->slow_rtt_ms))
             continue;
         p95 = pm_sketch_quantile(pm_conv_sketch(c, d, &scratch), 0.95);
         if (p95 > out->rtt_p95_ms) {

@@ -67,7 +67,9 @@ typedef struct pm_totals {
     pm_handshake handshake;
     uint32_t syns;           /* SYNs sent (first and retries) */
     double rtt_p95_ms;       /* worst direction's p95 among those with
-                                enough samples; < 0 when none has */
+                                enough samples whose slowest sample is
+                                over slow_rtt_ms (only they can be
+                                slow); < 0 when none is */
     uint64_t rtt_samples;    /* samples behind rtt_p95_ms */
 } pm_totals;
 

@@ -1556,6 +1556,54 @@ feed1(pm_table *t, uint32_t frame, uint32_t stream, pm_endpoint src, pm_endpoint
     return pm_table_add(t, &p, NULL);
 }
 
+/* Whatever form holds a direction's RTT samples (inline, small bucket
+ * list, sketch), pm_conv_sketch() gives exactly the sketch the same
+ * samples make when added one by one, after every sample. Five mixes:
+ * a steady path (few buckets), a jittery one (the list overflows), values
+ * under a microsecond and -0.0 (the zero counter), a few buckets more than
+ * the sketch's 512-bucket window apart (collapsed when rebuilt from the
+ * list), and a mix of all. */
+static void
+test_rtt_small_list_exact(void)
+{
+    for (int mix = 0; mix < 5; mix++) {
+        pm_table *t = pm_table_new();
+        pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+        pm_sketch want, scratch;
+        uint32_t x = 777u + (uint32_t)mix;
+        pm_conv *v = NULL;
+        int checked_small = 0;
+
+        pm_sketch_init(&want);
+        feed1(t, 1, 1, c, s, PM_TCP_SYN, -1, -1, 0);   /* c is the client */
+        for (uint32_t f = 2; f <= 401; f++) {
+            float ms;
+
+            x = x * 1103515245u + 12345u;
+            switch (mix) {
+            case 0: ms = 20.0f + (float)((x >> 16) % 100) / 100.0f; break;          /* 20-21 ms */
+            case 1: ms = 0.1f + (float)((x >> 12) % 100000) / 100.0f; break;        /* 0.1-1000 ms */
+            case 2: ms = ((x >> 16) % 3 == 0) ? -0.0f : ((x >> 16) % 3 == 1) ? 0.0004f : 5.0f; break;
+            case 3: ms = ((x >> 16) % 2) ? 0.002f : 900000.0f; break;               /* 1.02^512 apart x ~18 */
+            default: ms = ((x >> 16) % 4 == 0) ? 0.0f : ((x >> 16) % 4 == 1) ? 0.003f
+                        : ((x >> 16) % 4 == 2) ? 50000.0f : 7.0f; break;
+            }
+            v = feed1(t, f, 1, s, c, PM_TCP_ACK, ms, -1, (int64_t)f * 1000);
+            pm_sketch_add(&want, ms);
+            if (v->rtt_small[PM_C2S])
+                checked_small++;
+            CU_ASSERT(pm_sketch_equal(pm_conv_sketch(v, PM_C2S, &scratch), &want));
+            CU_ASSERT_EQUAL(pm_conv_rtt_count(v, PM_C2S), f - 1);
+        }
+        /* Mixes 0, 2, 3 and 4 stay in the list; 1 leaves it early. */
+        CU_ASSERT(mix == 1 ? v->rtt[PM_C2S] != NULL : v->rtt_small[PM_C2S] != NULL);
+        CU_ASSERT(checked_small > 0);
+        if (mix == 3)
+            CU_ASSERT(pm_sketch_collapsed(pm_conv_sketch(v, PM_C2S, &scratch)) > 0);
+        pm_table_free(t);
+    }
+}
+
 /* A direction's first RTT sample waits in the conversation; the 2 KiB
  * sketch comes with the second. Either way every output sees the sketch
  * of all the samples. Then the client turns out to be the other side
@@ -1588,12 +1636,28 @@ test_rtt_first_sample_inline(void)
     feed1(t, 3, 1, s, c, PM_TCP_ACK, NAN, -1, 13000);
     feed1(t, 4, 1, s, c, PM_TCP_ACK, -3.0f, -1, 13000);
     CU_ASSERT_PTR_NULL(v->rtt[PM_C2S]);
-    /* The second sample: a real sketch holding both. */
+    /* The second sample: the small bucket list, holding both. */
     feed1(t, 5, 1, s, c, PM_TCP_ACK, 40.0f, -1, 60000);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(v->rtt[PM_C2S]);
+    CU_ASSERT_PTR_NULL(v->rtt[PM_C2S]);
+    CU_ASSERT_PTR_NOT_NULL(v->rtt_small[PM_C2S]);
     pm_sketch_add(&want, 40.0);
+    CU_ASSERT(pm_sketch_equal(pm_conv_sketch(v, PM_C2S, &scratch), &want));
+    CU_ASSERT_EQUAL(pm_conv_rtt_count(v, PM_C2S), 2);
+    /* 1 ms, 2 ms, 4 ms ...: each a bucket of its own (35 apart). The
+     * list holds PM_RTT_SMALL buckets; the next one brings the sketch. */
+    for (int i = 2; i < PM_RTT_SMALL; i++) {
+        feed1(t, (uint32_t)(4 + i), 1, s, c, PM_TCP_ACK, (float)(1 << i), -1, 61000);
+        pm_sketch_add(&want, (double)(1 << i));
+    }
+    CU_ASSERT_PTR_NULL(v->rtt[PM_C2S]);
+    CU_ASSERT(pm_sketch_equal(pm_conv_sketch(v, PM_C2S, &scratch), &want));
+    feed1(t, 40, 1, s, c, PM_TCP_ACK, 3.0f, -1, 62000);
+    pm_sketch_add(&want, 3.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v->rtt[PM_C2S]);
+    CU_ASSERT_PTR_NULL(v->rtt_small[PM_C2S]);
     CU_ASSERT(pm_sketch_equal(v->rtt[PM_C2S], &want));
     CU_ASSERT(pm_conv_sketch(v, PM_C2S, &scratch) == v->rtt[PM_C2S]);
+    CU_ASSERT_EQUAL(pm_conv_rtt_count(v, PM_C2S), PM_RTT_SMALL + 1);
     pm_table_free(t);
 
     /* Mid-stream first: 10.0.0.2 speaks, then 10.0.0.1's SYN makes it
@@ -2706,6 +2770,7 @@ main(void)
         { "empty model", test_model_empty },
         { "model: top k of seven", test_model_top_k_seven },
         { "RTT: first sample kept inline", test_rtt_first_sample_inline },
+        { "RTT: small bucket list is exact", test_rtt_small_list_exact },
         { "model: top k with ties", test_model_top_k_ties },
     };
     static const test_def sanitize[] = {

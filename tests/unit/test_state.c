@@ -409,9 +409,13 @@ test_round_trip_capture(void)
     /* The capture has what it is meant to test. */
     for (size_t i = 0; i < pm_table_count(t); i++) {
         const pm_conv *c = pm_table_convs(t)[i];
+        pm_sketch k;
 
-        collapsed |= c->rtt[0] && pm_sketch_collapsed(c->rtt[0]) > 0;
-        collapsed |= c->rtt[1] && pm_sketch_collapsed(c->rtt[1]) > 0;
+        for (int dir = 0; dir < 2; dir++) {
+            const pm_sketch *r = pm_conv_sketch(c, dir, &k);
+
+            collapsed |= r && pm_sketch_collapsed(r) > 0;
+        }
     }
     for (size_t i = 0; i < pm_dns_count(d); i++) {
         const pm_dns_pair *p = pm_dns_pairs(d)[i];
