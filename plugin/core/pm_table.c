@@ -49,25 +49,75 @@ struct pm_table {
     size_t used_in_block;    /* slots taken in the last block */
     pm_summary summary;
     int64_t dup_window_us;
-    GHashTable *recent;      /* dup_entry* -> same (borrowed from ring) */
+    /* Open-addressed index of the ring (linear probing, at most half
+     * full): ring position + 1, 0 for an empty slot. A GHashTable did the
+     * same with three calls and scattered arrays per packet. */
+    uint32_t *index;
     dup_entry *ring;         /* PM_DUP_RECENT entries, oldest overwritten */
     size_t ring_next, ring_len;
 };
 
-static guint
-dup_hash(gconstpointer k)
-{
-    const dup_entry *e = k;
+#define DUP_INDEX (2u * PM_DUP_RECENT)
+_Static_assert((DUP_INDEX & (DUP_INDEX - 1)) == 0, "the ring's index size must be a power of two");
 
-    return (guint)(e->fingerprint ^ (e->fingerprint >> 32) ^ (e->stream * 2654435761u) ^ e->dir);
+static uint32_t
+dup_home(const dup_entry *e)
+{
+    uint64_t h = e->fingerprint ^ ((uint64_t)e->stream << 1) ^ e->dir;
+
+    h *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & (DUP_INDEX - 1);
 }
 
-static gboolean
-dup_equal(gconstpointer a, gconstpointer b)
+static bool
+dup_same(const dup_entry *x, const dup_entry *y)
 {
-    const dup_entry *x = a, *y = b;
-
     return x->fingerprint == y->fingerprint && x->stream == y->stream && x->dir == y->dir;
+}
+
+/* The index slot of the entry with key's (fingerprint, stream, dir), or
+ * DUP_INDEX. */
+static uint32_t
+dup_find(const pm_table *t, const dup_entry *key)
+{
+    for (uint32_t i = dup_home(key); t->index[i]; i = (i + 1) & (DUP_INDEX - 1)) {
+        if (dup_same(&t->ring[t->index[i] - 1], key))
+            return i;
+    }
+    return DUP_INDEX;
+}
+
+/* Empties index slot i, moving later entries of its probe run back so that
+ * every entry stays reachable from its home slot. */
+static void
+dup_unindex(pm_table *t, uint32_t i)
+{
+    uint32_t j = i;
+
+    for (;;) {
+        uint32_t home;
+
+        j = (j + 1) & (DUP_INDEX - 1);
+        if (!t->index[j])
+            break;
+        home = dup_home(&t->ring[t->index[j] - 1]);
+        /* Entry j may fill hole i unless its home lies cyclically in (i, j]. */
+        if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
+            t->index[i] = t->index[j];
+            i = j;
+        }
+    }
+    t->index[i] = 0;
+}
+
+static void
+dup_index_add(pm_table *t, uint32_t ring_pos)
+{
+    uint32_t i = dup_home(&t->ring[ring_pos]);
+
+    while (t->index[i])
+        i = (i + 1) & (DUP_INDEX - 1);
+    t->index[i] = ring_pos + 1;
 }
 
 void
@@ -93,11 +143,17 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
 {
     dup_entry key = { p->fingerprint, p->ts_us, p->stream, (uint8_t)dir, true };
     dup_entry *hit, *slot;
+    uint32_t i;
 
     if (!p->fingerprint || t->dup_window_us <= 0)
         return false;
-    hit = g_hash_table_lookup(t->recent, &key);
-    if (hit) {
+    if (!t->ring) {
+        t->ring = g_new0(dup_entry, PM_DUP_RECENT);
+        t->index = g_new0(uint32_t, DUP_INDEX);
+    }
+    i = dup_find(t, &key);
+    if (i != DUP_INDEX) {
+        hit = &t->ring[t->index[i] - 1];
         /* Time stamps come from the capture file and may be anything; the
          * gap is taken in unsigned arithmetic, which cannot overflow. */
         uint64_t gap = p->ts_us >= hit->ts_us ? span_us(hit->ts_us, p->ts_us)
@@ -105,16 +161,14 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
 
         if (gap <= (uint64_t)t->dup_window_us)
             return true;
-        g_hash_table_remove(t->recent, hit);
+        dup_unindex(t, i);
         hit->used = false;
     }
-    if (!t->ring)
-        t->ring = g_new0(dup_entry, PM_DUP_RECENT);
     slot = &t->ring[t->ring_next];
     if (slot->used)
-        g_hash_table_remove(t->recent, slot);
+        dup_unindex(t, dup_find(t, slot));
     *slot = key;
-    g_hash_table_insert(t->recent, slot, slot);
+    dup_index_add(t, (uint32_t)t->ring_next);
     t->ring_next = (t->ring_next + 1) % PM_DUP_RECENT;
     return false;
 }
@@ -157,7 +211,6 @@ pm_table_new(void)
     t->blocks = g_ptr_array_new_with_free_func(g_free);
     t->used_in_block = PM_BLOCK;
     t->dup_window_us = 10000;
-    t->recent = g_hash_table_new(dup_hash, dup_equal);
     return t;
 }
 
@@ -183,7 +236,8 @@ pm_table_reset(pm_table *t)
     g_ptr_array_set_size(t->blocks, 0);
     t->used_in_block = PM_BLOCK;
     memset(&t->summary, 0, sizeof t->summary);
-    g_hash_table_remove_all(t->recent);
+    g_free(t->index);
+    t->index = NULL;
     g_free(t->ring);
     t->ring = NULL;
     t->ring_next = 0;
@@ -195,7 +249,7 @@ pm_table_free(pm_table *t)
     if (!t)
         return;
     free_sketches(t);
-    g_hash_table_destroy(t->recent);
+    g_free(t->index);
     g_free(t->ring);
     g_hash_table_destroy(t->by_stream);
     g_ptr_array_free(t->order, TRUE);

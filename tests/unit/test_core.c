@@ -1497,6 +1497,92 @@ test_may_raise(void)
     pm_table_free(t);
 }
 
+/* The duplicate check remembers the last PM_DUP_RECENT frames in a ring
+ * with an open-addressed index. Checked against a plain model of the rule
+ * (a GHashTable over the same ring, as the first version did) on 300,000
+ * packets: fingerprints from a small space so that many repeat, some
+ * within the 10 ms window and some not, over 50 streams and both
+ * directions, so that the ring wraps several times and entries are
+ * dropped from the middle of probe runs. */
+typedef struct { uint64_t fp; int64_t ts; uint32_t stream; uint8_t dir; bool used; } ref_dup;
+
+static guint ref_hash(gconstpointer k) { const ref_dup *e = k; return (guint)(e->fp ^ (e->fp >> 32) ^ e->stream * 2654435761u ^ e->dir); }
+static gboolean ref_eq(gconstpointer a, gconstpointer b) { const ref_dup *x = a, *y = b; return x->fp == y->fp && x->stream == y->stream && x->dir == y->dir; }
+
+static void
+test_dup_ring_model(void)
+{
+    pm_table *t = pm_table_new();
+    GHashTable *h = g_hash_table_new(ref_hash, ref_eq);
+    ref_dup *ring = g_new0(ref_dup, PM_DUP_RECENT);
+    size_t next = 0;
+    uint32_t x = 4242, copies = 0, agree = 0, n = 300000;
+    int64_t ts = 0;
+    pm_packet last[8];
+
+    for (uint32_t f = 1; f <= n; f++) {
+        uint32_t r, stream;
+        bool c2s, want = false;
+        pm_packet p;
+        pm_conv *v;
+        ref_dup key, *hit;
+
+        x = x * 1103515245u + 12345u;
+        r = x >> 8;
+        stream = r % 50;
+        c2s = (r >> 7) & 1;
+        ts += (r >> 9) % 3000;              /* 0-3 ms apart: window 10 ms */
+        p = c2s ? mkpkt(f, stream, ep4(10, 0, 0, 1, 1000), ep4(10, 0, 0, 2, 80), PM_TCP_ACK, 0, 60, ts)
+                : mkpkt(f, stream, ep4(10, 0, 0, 2, 80), ep4(10, 0, 0, 1, 1000), PM_TCP_ACK, 0, 60, ts);
+        p.fingerprint = 1 + (r >> 12) % 2000;
+        if (r % 5 == 0 && f > 60) {
+            /* A copy of one of the last 8 packets (maybe outside the
+             * window by now). */
+            const pm_packet *o = &last[(r >> 3) % 8];
+
+            stream = o->stream;
+            c2s = o->src.addr[3] == 1;
+            p.stream = o->stream;
+            p.src = o->src;
+            p.dst = o->dst;
+            p.fingerprint = o->fingerprint;
+        }
+        last[f % 8] = p;
+        if (f <= 50) {
+            /* The first packet of each stream sets its client: 10.0.0.1. */
+            p.src = ep4(10, 0, 0, 1, 1000);
+            p.dst = ep4(10, 0, 0, 2, 80);
+            p.fingerprint = 1000000 + f;
+            c2s = true;
+        }
+        key = (ref_dup){ p.fingerprint, ts, stream, c2s ? PM_C2S : PM_S2C, true };
+        hit = g_hash_table_lookup(h, &key);
+        if (hit && (uint64_t)(ts - hit->ts) <= 10000) {
+            want = true;
+        } else {
+            if (hit) {
+                g_hash_table_remove(h, hit);
+                hit->used = false;
+            }
+            if (ring[next].used)
+                g_hash_table_remove(h, &ring[next]);
+            ring[next] = key;
+            g_hash_table_insert(h, &ring[next], &ring[next]);
+            next = (next + 1) % PM_DUP_RECENT;
+        }
+        v = pm_table_add(t, &p, NULL);
+        copies += want;
+        agree += v->last_was_copy == want;
+    }
+    CU_ASSERT_EQUAL(agree, n);
+    CU_ASSERT_TRUE(copies > 10000 && copies < n / 2);
+    if (copies <= 10000 || copies >= n / 2)
+        fprintf(stderr, "\n    %u copies\n", copies);
+    g_hash_table_destroy(h);
+    g_free(ring);
+    pm_table_free(t);
+}
+
 /* Duplicate ACKs with their copies: Wireshark numbers the copies too
  * (#1 real, #2 copy, #3 real, #4 copy, #5 real); the event is the third
  * real one, at #5, not at #3. Without copies it is #3, as the contract
@@ -2752,6 +2838,7 @@ main(void)
         { "10,000 streams", test_table_many_streams },
         { "stream 0", test_table_stream_zero },
         { "capture duplicates", test_capture_duplicates },
+        { "duplicate ring against a model", test_dup_ring_model },
         { "only flagged packets raise the score", test_may_raise },
         { "duplicate-ACK runs with copies", test_dup_ack_runs },
         { "handshake outcomes", test_handshake_outcomes },
