@@ -168,16 +168,24 @@ pm_json_string(pm_json *j, const char *s)
     value_done(j);
 }
 
+/* Writes v's decimal digits so that they end just before end; returns
+ * where they start. */
+static char *
+digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 void
 pm_json_uint(pm_json *j, uint64_t v)
 {
     char buf[24];
-    char *p = buf + sizeof buf;
+    char *p = digits(buf + sizeof buf, v);
 
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
     pm_json_raw_len(j, p, (size_t)(buf + sizeof buf - p));
 }
 
@@ -185,13 +193,8 @@ void
 pm_json_int(pm_json *j, int64_t v)
 {
     char buf[24];
-    char *p = buf + sizeof buf;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = digits(buf + sizeof buf, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
     if (v < 0)
         *--p = '-';
     pm_json_raw_len(j, p, (size_t)(buf + sizeof buf - p));

@@ -443,17 +443,18 @@ small_expand(const struct pm_rtt_small *s, struct pm_sketch *out)
         raw.hi = s->index[s->n - 1];
         lo = raw.hi - (PM_SKETCH_BUCKETS - 1);
         for (uint32_t k = 0; k < s->n; k++) {
-            if (s->index[k] < lo) {
+            int32_t i = s->index[k] < lo ? lo : s->index[k];
+
+            if (i != s->index[k])
                 raw.collapsed += s->count_of[k];
-                if (n == 0) {
-                    index[n] = lo;
-                    count[n++] = 0;
-                }
-                count[0] = count[0] + s->count_of[k] < count[0] ? UINT32_MAX : count[0] + s->count_of[k];
-            } else if (n > 0 && index[n - 1] == s->index[k]) {
-                count[n - 1] += s->count_of[k];   /* lo itself, after collapsed ones */
+            if (n > 0 && index[n - 1] == i) {
+                /* lo, shared by the collapsed buckets: saturate as the
+                 * sketch's own counters do. */
+                uint64_t t = (uint64_t)count[n - 1] + s->count_of[k];
+
+                count[n - 1] = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
             } else {
-                index[n] = s->index[k];
+                index[n] = i;
                 count[n++] = s->count_of[k];
             }
         }
