@@ -11,12 +11,49 @@
 
 #include "pm_json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
 enum { PM_JSON_OBJECT = 1, PM_JSON_ARRAY = 2, PM_JSON_NAMED = 4 };
 
-static const char spaces[] = "                                                                ";
+/* A newline and the deepest indentation the writer allows. */
+static const char nl_spaces[] =
+    "\n                                                                ";
+G_STATIC_ASSERT(sizeof nl_spaces - 2 >= 2 * PM_JSON_MAX_DEPTH);
+
+/* The document is made of many short pieces (a member name, a number):
+ * g_string_append_len's general insert path cost more per piece than the
+ * piece itself, so pieces are written straight into the GString's spare
+ * room (GString's len and allocated_len are public). reserve() makes room
+ * for n more bytes and returns where they go; done() sets the new end. */
+static char *
+reserve(GString *out, size_t n)
+{
+    size_t len = out->len;
+
+    if (len + n >= out->allocated_len) {
+        g_string_set_size(out, len + n);
+        out->len = len;
+    }
+    return out->str + len;
+}
+
+static void
+done(GString *out, char *end)
+{
+    out->len = (gsize)(end - out->str);
+    *end = '\0';
+}
+
+static void
+put(GString *out, const char *s, size_t n)
+{
+    char *p = reserve(out, n);
+
+    memcpy(p, s, n);
+    done(out, p + n);
+}
 
 void
 pm_json_init(pm_json *j, GString *out)
@@ -25,26 +62,14 @@ pm_json_init(pm_json *j, GString *out)
     j->out = out;
 }
 
-static void
-newline_indent(pm_json *j, int depth)
-{
-    size_t n = 2 * (size_t)depth;
-
-    g_string_append_c(j->out, '\n');
-    while (n > 0) {
-        size_t k = MIN(n, sizeof spaces - 1);
-
-        g_string_append_len(j->out, spaces, (gssize)k);
-        n -= k;
-    }
-}
-
 /* Comma, newline and indentation before an element, unless it is the
  * value of a member whose name was just written. */
 static void
 prepare(pm_json *j)
 {
     uint8_t *parent;
+    char *p;
+    size_t n;
 
     if (j->depth == 0)
         return;
@@ -53,9 +78,12 @@ prepare(pm_json *j)
         *parent &= (uint8_t)~PM_JSON_NAMED;
         return;
     }
+    n = 1 + 2 * (size_t)j->depth;
+    p = reserve(j->out, n + 1);
     if (j->state[j->depth])
-        g_string_append_c(j->out, ',');
-    newline_indent(j, j->depth);
+        *p++ = ',';
+    memcpy(p, nl_spaces, n);
+    done(j->out, p + n);
 }
 
 static void
@@ -66,7 +94,7 @@ begin(pm_json *j, uint8_t kind, char open)
         j->error = true;
         return;
     }
-    g_string_append_c(j->out, open);
+    put(j->out, &open, 1);
     j->state[j->depth] = kind;
     j->depth++;
     j->state[j->depth] = 0;
@@ -81,8 +109,8 @@ end(pm_json *j, uint8_t kind, char close)
         return;
     }
     if (j->state[j->depth])
-        newline_indent(j, j->depth - 1);
-    g_string_append_c(j->out, close);
+        put(j->out, nl_spaces, 1 + 2 * (size_t)(j->depth - 1));
+    put(j->out, &close, 1);
     j->depth--;
     j->state[j->depth] = kind;   /* the container is now an element */
 }
@@ -91,6 +119,17 @@ void pm_json_begin_object(pm_json *j) { begin(j, PM_JSON_OBJECT, '{'); }
 void pm_json_end_object(pm_json *j) { end(j, PM_JSON_OBJECT, '}'); }
 void pm_json_begin_array(pm_json *j) { begin(j, PM_JSON_ARRAY, '['); }
 void pm_json_end_array(pm_json *j) { end(j, PM_JSON_ARRAY, ']'); }
+
+/* Whether a byte ends a run that can be copied as it is: the C0
+ * controls, quote and backslash always, '/' only after '<' (checked by
+ * the caller), and the terminating NUL. */
+static const uint8_t stop[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+    [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+    [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1,
+};
 
 static void
 put_escaped(GString *out, const char *s)
@@ -101,25 +140,74 @@ put_escaped(GString *out, const char *s)
         "u0010", "u0011", "u0012", "u0013", "u0014", "u0015", "u0016", "u0017",
         "u0018", "u0019", "u001a", "u001b", "u001c", "u001d", "u001e", "u001f",
     };
-    const char *run = s;
+    const char *run = s, *c = s;
+    char *p;
 
-    g_string_append_c(out, '"');
-    for (const char *c = s; *c; c++) {
-        unsigned char u = (unsigned char)*c;
-        bool slash = u == '/' && c > s && c[-1] == '<';
+    while (!stop[(unsigned char)*c])
+        c++;
+    if (*c == '\0') {
+        /* Nothing to escape, the usual case: one copy. */
+        size_t n = (size_t)(c - s);
 
-        if (u >= 0x20 && u != '"' && u != '\\' && !slash)
-            continue;
-        g_string_append_len(out, run, c - run);
-        g_string_append_c(out, '\\');
-        if (u < 0x20)
-            g_string_append(out, cntrl[u]);
-        else
-            g_string_append_c(out, (char)u);
-        run = c + 1;
+        p = reserve(out, n + 2);
+        *p++ = '"';
+        memcpy(p, s, n);
+        p[n] = '"';
+        done(out, p + n + 1);
+        return;
     }
-    g_string_append(out, run);
-    g_string_append_c(out, '"');
+    put(out, "\"", 1);
+    for (;;) {
+        unsigned char u;
+
+        while (!stop[(unsigned char)*c])
+            c++;
+        u = (unsigned char)*c;
+        if (u == '\0')
+            break;
+        if (u == '/' && !(c > s && c[-1] == '<')) {
+            c++;
+            continue;
+        }
+        put(out, run, (size_t)(c - run));
+        if (u < 0x20) {
+            put(out, "\\", 1);
+            put(out, cntrl[u], strlen(cntrl[u]));
+        } else {
+            char e[2] = { '\\', (char)u };
+
+            put(out, e, 2);
+        }
+        run = ++c;
+    }
+    put(out, run, (size_t)(c - run));
+    put(out, "\"", 1);
+}
+
+/* What prepare() and put_escaped() write for a member, in one copy: a
+ * document has tens of members per conversation. */
+static bool
+member_fast(pm_json *j, const char *name)
+{
+    size_t len = 0, ind = 1 + 2 * (size_t)j->depth;
+    char *p;
+
+    while (!stop[(unsigned char)name[len]])
+        len++;
+    if (name[len] != '\0')
+        return false;
+    p = reserve(j->out, 1 + ind + len + 4);
+    if (j->state[j->depth])
+        *p++ = ',';
+    memcpy(p, nl_spaces, ind);
+    p += ind;
+    *p++ = '"';
+    memcpy(p, name, len);
+    p += len;
+    memcpy(p, "\": ", 3);
+    done(j->out, p + 3);
+    j->state[j->depth - 1] |= PM_JSON_NAMED;
+    return true;
 }
 
 void
@@ -130,9 +218,11 @@ pm_json_member(pm_json *j, const char *name)
         j->error = true;
         return;
     }
+    if (member_fast(j, name))
+        return;
     prepare(j);
     put_escaped(j->out, name);
-    g_string_append_len(j->out, ": ", 2);
+    put(j->out, ": ", 2);
     j->state[j->depth - 1] |= PM_JSON_NAMED;
 }
 
@@ -146,7 +236,7 @@ void
 pm_json_raw_len(pm_json *j, const char *text, size_t len)
 {
     prepare(j);
-    g_string_append_len(j->out, text, (gssize)len);
+    put(j->out, text, len);
     value_done(j);
 }
 
@@ -198,6 +288,35 @@ pm_json_int(pm_json *j, int64_t v)
     if (v < 0)
         *--p = '-';
     pm_json_raw_len(j, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* "%.3f" through printf cost ~2,400 instructions a number. Away from a
+ * tie, the nearest thousandth of v is the nearest integer to v * 1000:
+ * below 1e9 the product is within 2^-14 of the exact one, so when its
+ * fraction is more than 1/1000 from one half both round the same way.
+ * Ties, negative zero, large and non-finite values go to printf. */
+void
+pm_json_fixed3(pm_json *j, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (v >= 0.0 && v < 1e9 && !signbit(v)) {
+        double x = v * 1000.0, f = floor(x), frac = x - f;
+
+        if (fabs(frac - 0.5) > 1e-3) {
+            uint64_t r = (uint64_t)f + (frac > 0.5);
+            char *end = buf + sizeof buf, *p = end - 4;
+
+            p[0] = '.';
+            p[1] = (char)('0' + r / 100 % 10);
+            p[2] = (char)('0' + r / 10 % 10);
+            p[3] = (char)('0' + r % 10);
+            p = digits(p, r / 1000);
+            pm_json_raw_len(j, p, (size_t)(end - p));
+            return;
+        }
+    }
+    pm_json_raw(j, g_ascii_formatd(buf, sizeof buf, "%.3f", v));
 }
 
 void

@@ -49,6 +49,8 @@ void pm_json_raw(pm_json *j, const char *text);
 void pm_json_raw_len(pm_json *j, const char *text, size_t len);
 void pm_json_uint(pm_json *j, uint64_t v);
 void pm_json_int(pm_json *j, int64_t v);
+/* v as printf's "%.3f" writes it (C locale), for any double. */
+void pm_json_fixed3(pm_json *j, double v);
 void pm_json_printf(pm_json *j, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* Ends the document with a newline; false if it was not well formed. */
 bool pm_json_finish(pm_json *j);

@@ -768,13 +768,11 @@ json_uint(pm_json *d, const char *name, uint64_t v)
 static void
 json_ms(pm_json *d, const char *name, double ms)
 {
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
     pm_json_member(d, name);
     if (ms < 0 || ms != ms)
         pm_json_raw(d, "null");
     else
-        pm_json_raw(d, g_ascii_formatd(buf, sizeof buf, "%.3f", ms));
+        pm_json_fixed3(d, ms);
 }
 
 static void

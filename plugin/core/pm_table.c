@@ -426,27 +426,27 @@ small_add(struct pm_rtt_small *s, double ms)
     return true;
 }
 
-/* The sketch of the listed samples. Buckets more than the sketch's window
+/* The list as the sketch holds it: buckets more than the sketch's window
  * below the highest are counted in its lowest bucket ("collapsed"), as
- * adding the samples one by one would have done. */
-static void
-small_expand(const struct pm_rtt_small *s, struct pm_sketch *out)
+ * adding the samples one by one would have done. Fills index[]/count[]
+ * and raw; returns how many buckets. */
+static size_t
+small_collapse(const struct pm_rtt_small *s, pm_sketch_raw *raw, int32_t index[PM_RTT_SMALL],
+               uint32_t count[PM_RTT_SMALL])
 {
-    int32_t index[PM_RTT_SMALL];
-    uint32_t count[PM_RTT_SMALL];
-    pm_sketch_raw raw = { s->count, s->zero, 0, s->min, s->max, PM_SKETCH_NO_INDEX };
     size_t n = 0;
 
+    *raw = (pm_sketch_raw){ s->count, s->zero, 0, s->min, s->max, PM_SKETCH_NO_INDEX };
     if (s->n > 0) {
         int32_t lo;
 
-        raw.hi = s->index[s->n - 1];
-        lo = raw.hi - (PM_SKETCH_BUCKETS - 1);
+        raw->hi = s->index[s->n - 1];
+        lo = raw->hi - (PM_SKETCH_BUCKETS - 1);
         for (uint32_t k = 0; k < s->n; k++) {
             int32_t i = s->index[k] < lo ? lo : s->index[k];
 
             if (i != s->index[k])
-                raw.collapsed += s->count_of[k];
+                raw->collapsed += s->count_of[k];
             if (n > 0 && index[n - 1] == i) {
                 /* lo, shared by the collapsed buckets: saturate as the
                  * sketch's own counters do. */
@@ -459,11 +459,63 @@ small_expand(const struct pm_rtt_small *s, struct pm_sketch *out)
             }
         }
     }
+    return n;
+}
+
+static void
+small_expand(const struct pm_rtt_small *s, struct pm_sketch *out)
+{
+    int32_t index[PM_RTT_SMALL];
+    uint32_t count[PM_RTT_SMALL];
+    pm_sketch_raw raw;
+    size_t n = small_collapse(s, &raw, index, count);
+
     if (!pm_sketch_import(out, &raw, index, count, n)) {
         /* Cannot happen for a list small_add() made; an empty sketch is
          * better than a made-up one. */
         pm_sketch_init(out);
     }
+}
+
+/* pm_sketch_quantile() of the sketch small_expand() would build, read off
+ * the list: the report asks for three quantiles of every direction, and
+ * building a 2 KiB sketch for each cost more than writing the direction
+ * out. Same steps as the sketch's: rank, the ends, the scan from the top
+ * for high ranks, the scan from the bottom otherwise (only empty buckets
+ * lie between listed ones, and they change neither scan). */
+static double
+small_quantile(const pm_sketch_raw *raw, const int32_t *index, const uint32_t *count, size_t n,
+               double q)
+{
+    uint64_t total = raw->count, rank, seen;
+    double r;
+
+    if (total == 0 || !(q >= 0.0 && q <= 1.0))
+        return NAN;
+    r = floor(q * (double)(total - 1));
+    rank = r >= (double)(total - 1) ? total - 1 : (uint64_t)r;
+    if (rank == 0)
+        return raw->min;
+    if (rank == total - 1)
+        return raw->max;
+    if (rank < raw->zero || n == 0)
+        return raw->min;
+    if (rank >= total / 2) {
+        uint64_t above = 0, need = total - rank;
+
+        for (size_t k = n; k-- > 0;) {
+            above += count[k];
+            if (above >= need)
+                return CLAMP(pm_sketch_bucket_value(index[k]), raw->min, raw->max);
+        }
+    }
+    seen = raw->zero;
+    for (size_t k = 0; k < n; k++) {
+        seen += count[k];
+        if (seen > rank)
+            return CLAMP(pm_sketch_bucket_value(index[k]), raw->min, raw->max);
+    }
+    return raw->max;
 }
 
 const struct pm_sketch *
@@ -506,9 +558,23 @@ bool
 pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
 {
     struct pm_sketch scratch;
-    const struct pm_sketch *k = pm_conv_sketch(c, dir, &scratch);
+    const struct pm_sketch *k;
 
     memset(out, 0, sizeof *out);
+    if (!c->rtt[dir] && c->rtt_small[dir]) {
+        int32_t index[PM_RTT_SMALL];
+        uint32_t count[PM_RTT_SMALL];
+        pm_sketch_raw raw;
+        size_t n = small_collapse(c->rtt_small[dir], &raw, index, count);
+
+        out->samples = raw.count;
+        out->p50_ms = small_quantile(&raw, index, count, n, 0.50);
+        out->p95_ms = small_quantile(&raw, index, count, n, 0.95);
+        out->p99_ms = small_quantile(&raw, index, count, n, 0.99);
+        out->max_ms = raw.max;
+        return raw.count > 0;
+    }
+    k = pm_conv_sketch(c, dir, &scratch);
     if (!k || pm_sketch_count(k) == 0)
         return false;
     out->samples = pm_sketch_count(k);

@@ -1649,6 +1649,12 @@ feed1(pm_table *t, uint32_t frame, uint32_t stream, pm_endpoint src, pm_endpoint
  * under a microsecond and -0.0 (the zero counter), a few buckets more than
  * the sketch's 512-bucket window apart (collapsed when rebuilt from the
  * list), and a mix of all. */
+static bool
+same_double(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
 static void
 test_rtt_small_list_exact(void)
 {
@@ -1680,6 +1686,17 @@ test_rtt_small_list_exact(void)
                 checked_small++;
             CU_ASSERT(pm_sketch_equal(pm_conv_sketch(v, PM_C2S, &scratch), &want));
             CU_ASSERT_EQUAL(pm_conv_rtt_count(v, PM_C2S), f - 1);
+            /* The list's own quantiles are the sketch's, bit for bit. */
+            {
+                pm_rtt_stats r;
+
+                CU_ASSERT_FATAL(pm_conv_rtt(v, PM_C2S, &r));
+                CU_ASSERT_EQUAL(r.samples, pm_sketch_count(&want));
+                CU_ASSERT(same_double(r.p50_ms, pm_sketch_quantile(&want, 0.50)));
+                CU_ASSERT(same_double(r.p95_ms, pm_sketch_quantile(&want, 0.95)));
+                CU_ASSERT(same_double(r.p99_ms, pm_sketch_quantile(&want, 0.99)));
+                CU_ASSERT(same_double(r.max_ms, pm_sketch_max(&want)));
+            }
         }
         /* Mixes 0, 2, 3 and 4 stay in the list; 1 leaves it early. */
         CU_ASSERT(mix == 1 ? v->rtt[PM_C2S] != NULL : v->rtt_small[PM_C2S] != NULL);
@@ -2186,8 +2203,13 @@ pair_value(json_pair *p, uint32_t r)
         pm_json_raw(&p->j, "null");
         break;
     default:
-        json_dumper_value_anyf(&p->d, "%.3f", (r % 1000) / 7.0);
-        pm_json_printf(&p->j, "%.3f", (r % 1000) / 7.0);
+        if (r & 64) {
+            json_dumper_value_anyf(&p->d, "%.3f", (r % 1000) / 7.0);
+            pm_json_printf(&p->j, "%.3f", (r % 1000) / 7.0);
+        } else {
+            json_dumper_value_anyf(&p->d, "%.3f", (r % 100000) / 64.0);
+            pm_json_fixed3(&p->j, (r % 100000) / 64.0);
+        }
         break;
     }
 }
@@ -2250,6 +2272,61 @@ test_json_writer_matches_json_dumper(void)
         g_string_free(p.d.output_string, TRUE);
         g_string_free(p.j.out, TRUE);
     }
+}
+
+/* pm_json_fixed3 must write what printf's "%.3f" writes for every
+ * double: its fast path rounds v * 1000, which is wrong exactly where the
+ * product's own rounding error crosses a half (ties such as 0.0625 or
+ * 1.0005-ish values), so those, and the edges of the fast range, are
+ * tried on purpose next to random values of every magnitude. */
+static void
+check_fixed3(double v, int *bad)
+{
+    char want[G_ASCII_DTOSTR_BUF_SIZE];
+    pm_json j;
+
+    pm_json_init(&j, g_string_new(NULL));
+    pm_json_fixed3(&j, v);
+    g_ascii_formatd(want, sizeof want, "%.3f", v);
+    if (strcmp(j.out->str, want) != 0 && (*bad)++ < 5)
+        fprintf(stderr, "\nfixed3(%.17g): \"%s\", printf \"%s\"", v, j.out->str, want);
+    g_string_free(j.out, TRUE);
+}
+
+static void
+test_json_fixed3_matches_printf(void)
+{
+    static const double edges[] = {
+        0.0, -0.0, 0.0005, 0.0015, 0.0625, 0.1875, 1.0625, 2.5e-4, 1e-300, 4.9e-324,
+        0.9995, 0.99949999999999994, 999999999.99949, 999999999.9995, 1e9, 1e9 - 1e-6,
+        123456789.0625, 1e15, 1.7976931348623157e308, -1.0, 1e-3, 2e-3, 0.001499999999,
+    };
+    int bad = 0;
+    uint64_t x = 88172645463325252ull;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(edges); i++)
+        check_fixed3(edges[i], &bad);
+    check_fixed3(INFINITY, &bad);
+    check_fixed3(NAN, &bad);
+    /* Exact ties: k/2000 is a tie at the third decimal when k is odd;
+     * only those that are binary fractions are real ties (k/16 etc.). */
+    for (int k = 0; k < 200000; k++) {
+        check_fixed3(k / 2000.0, &bad);
+        check_fixed3(k / 16.0 + k / 1024.0, &bad);
+    }
+    for (int i = 0; i < 1000000; i++) {
+        double v;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* 0 to 10^12 on a log scale, then microsecond-like values. */
+        v = pow(10.0, (double)(x % 1000000) / 1000000.0 * 15.0 - 3.0);
+        check_fixed3(v, &bad);
+        check_fixed3((double)(x % 100000000) / 1000.0, &bad);
+        check_fixed3((double)(float)((double)(x % 10000000) / 1000.0), &bad);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
 }
 
 /* Unbalanced or misplaced calls are reported by pm_json_finish. */
@@ -2868,6 +2945,7 @@ main(void)
     static const test_def json[] = {
         { "checker sanity", test_json_checker },
         { "writer matches json_dumper", test_json_writer_matches_json_dumper },
+        { "fixed3 writes what printf %.3f writes", test_json_fixed3_matches_printf },
         { "writer misuse", test_json_writer_misuse },
         { "tcp-ecn document", test_json_ecn },
         { "Spanish", test_json_spanish },
