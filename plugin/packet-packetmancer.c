@@ -638,11 +638,12 @@ dns_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_dns_m
     guint32 response = 0, rcode = 0, to = 0;
     GPtrArray *a;
 
-    if (!tree || !field_last_uint(tree, foreign_hf[F_DNS_RESPONSE], &response))
-        return FALSE;
     /* mDNS and LLMNR reuse the dns.* fields under protocols of their own;
-     * only unicast DNS is a resolver's health. */
+     * only unicast DNS is a resolver's health. The protocol item is found
+     * by the walk over the tree's top, before any field lookup. */
     if (!l->dns)
+        return FALSE;
+    if (!tree || !field_last_uint(tree, foreign_hf[F_DNS_RESPONSE], &response))
         return FALSE;
     if (l->icmp)
         return FALSE;   /* a DNS message quoted in an ICMP error */
@@ -743,7 +744,7 @@ static void
 dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pm_layers *l,
                  gboolean shown, pm_packet *rec)
 {
-    pm_dns_frame *df = (pm_dns_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1);
+    pm_dns_frame *df = NULL;
     const pm_dns_pair *p = NULL;
     gboolean final = PINFO_FD_VISITED(pinfo);
 
@@ -762,7 +763,7 @@ dissect_dns_part(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pm_l
         if (flags)
             df->why = wmem_strdup(wmem_file_scope(), why);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1, df);
-    } else if (df) {
+    } else if ((df = (pm_dns_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_packetmancer, 1))) {
         const pm_dns_msg *m = &df->msg;
 
         p = pm_dns_lookup(file_dns, m->response ? &m->dst : &m->src, m->response ? &m->src : &m->dst);
