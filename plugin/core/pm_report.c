@@ -352,9 +352,23 @@ pm_capture_verdict(const pm_model *m, pm_lang lang, GString *out)
 void
 pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
 {
-    /* RST is not a tcp.analysis flag, so it is named on its own. */
-    g_snprintf(buf, (gulong)len, events ? "tcp.stream eq %u && (tcp.analysis.flags || tcp.flags.reset == 1)"
-                                        : "tcp.stream eq %u", c->stream);
+    /* RST is not a tcp.analysis flag, so it is named on its own. Made
+     * without printf: every JSON conversation object asks for two. */
+    char num[12], *d = num + sizeof num;
+    uint32_t v = c->stream;
+
+    *--d = '\0';
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    g_strlcat(buf, "tcp.stream eq ", len);
+    g_strlcat(buf, d, len);
+    if (events)
+        g_strlcat(buf, " && (tcp.analysis.flags || tcp.flags.reset == 1)", len);
 }
 
 /* ---------------------------------------------------------------- report */

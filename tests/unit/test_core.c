@@ -827,6 +827,22 @@ test_table_evidence(void)
     pm_conv_filter(c, true, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 9 && (tcp.analysis.flags || tcp.flags.reset == 1)");
     {
+        /* Ten digits; and a short buffer is cut and terminated, as
+         * snprintf would. */
+        uint32_t keep = c->stream;
+        char small[8];
+
+        c->stream = 4294967294u;
+        pm_conv_filter(c, false, buf, sizeof buf);
+        CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 4294967294");
+        pm_conv_filter(c, true, small, sizeof small);
+        CU_ASSERT_STRING_EQUAL(small, "tcp.str");
+        c->stream = 0;
+        pm_conv_filter(c, false, buf, sizeof buf);
+        CU_ASSERT_STRING_EQUAL(buf, "tcp.stream eq 0");
+        c->stream = keep;
+    }
+    {
         pm_model *m = pm_model_build(t, &defaults);
         pm_render_opts o = { .file = "x.pcap", .top = 5, .lang = PM_LANG_EN, .color = false };
         GString *out = g_string_new(NULL);
