@@ -224,36 +224,60 @@ pm_sketch_collapsed(const pm_sketch *s)
  * sample lies in [min, max], so clamping only brings v closer to it, and
  * turns the +inf of the highest buckets into max. */
 static double
-clamp_value(const pm_sketch *s, int32_t i)
+clamp_value(double min, double max, int32_t i)
 {
     double v = pm_sketch_bucket_value(i);
 
-    if (v < s->min)
-        v = s->min;
-    if (v > s->max)
-        v = s->max;
+    if (v < min)
+        v = min;
+    if (v > max)
+        v = max;
     return v;
+}
+
+/* The rank a quantile asks for (lower nearest rank), and the answers that
+ * need no bucket: NAN, the ends, and ranks among the samples under
+ * PM_SKETCH_MIN_MS. True when *v is the answer; false when the bucket
+ * holding *rank decides. Shared by the dense and the sparse quantile so
+ * that both answer alike. */
+static bool
+quantile_rank(uint64_t n, uint64_t zero, bool no_bucket, double min, double max, double q,
+              uint64_t *rank, double *v)
+{
+    double r;
+
+    if (n == 0 || !(q >= 0.0 && q <= 1.0)) {
+        *v = NAN;
+        return true;
+    }
+    r = floor(q * (double)(n - 1));
+    /* (double)(n - 1) rounds up past 2^53 samples; stay a real rank. */
+    *rank = r >= (double)(n - 1) ? n - 1 : (uint64_t)r;
+    if (*rank == 0) {
+        *v = min;
+        return true;
+    }
+    if (*rank == n - 1) {
+        *v = max;
+        return true;
+    }
+    /* Below PM_SKETCH_MIN_MS: min is one of those samples, and all of
+     * them are within 1 microsecond of it. */
+    if (*rank < zero || no_bucket) {
+        *v = min;
+        return true;
+    }
+    return false;
 }
 
 double
 pm_sketch_quantile(const pm_sketch *s, double q)
 {
     uint64_t n = s->count, rank, seen;
-    double r;
+    double v;
 
-    if (n == 0 || !(q >= 0.0 && q <= 1.0))
-        return NAN;
-    r = floor(q * (double)(n - 1));
-    /* (double)(n - 1) rounds up past 2^53 samples; stay a real rank. */
-    rank = r >= (double)(n - 1) ? n - 1 : (uint64_t)r;
-    if (rank == 0)
-        return s->min;
-    if (rank == n - 1)
-        return s->max;
-    /* Below PM_SKETCH_MIN_MS: min is one of those samples, and all of
-     * them are within 1 microsecond of it. */
-    if (rank < s->zero || s->hi == PM_SKETCH_NO_INDEX)
-        return s->min;
+    if (quantile_rank(n, s->zero, s->hi == PM_SKETCH_NO_INDEX, s->min, s->max, q, &rank, &v))
+        return v;
     if (rank >= n / 2) {
         /* High quantiles (p95 is asked for on every packet while a
          * conversation is scored) are found from the top: the bucket i
@@ -269,7 +293,7 @@ pm_sketch_quantile(const pm_sketch *s, double q)
             if (incl >= need || i == s->hi - (N - 1)) {
                 if (incl < need)
                     break;
-                return clamp_value(s, i);
+                return clamp_value(s->min, s->max, i);
             }
             above = incl;
         }
@@ -278,9 +302,38 @@ pm_sketch_quantile(const pm_sketch *s, double q)
     for (int32_t i = s->hi - (N - 1); i <= s->hi; i++) {
         seen += s->bucket[slot(i)];
         if (seen > rank)
-            return clamp_value(s, i);
+            return clamp_value(s->min, s->max, i);
     }
     return s->max; /* only with saturated buckets */
+}
+
+double
+pm_sketch_quantile_sparse(const pm_sketch_raw *raw, const int32_t *index, const uint32_t *count,
+                          size_t n, double q)
+{
+    uint64_t rank, seen;
+    double v;
+
+    if (quantile_rank(raw->count, raw->zero, n == 0, raw->min, raw->max, q, &rank, &v))
+        return v;
+    /* The same two scans as pm_sketch_quantile(): only empty buckets lie
+     * between listed ones, and they change neither. */
+    if (rank >= raw->count / 2) {
+        uint64_t above = 0, need = raw->count - rank;
+
+        for (size_t k = n; k-- > 0;) {
+            above += count[k];
+            if (above >= need)
+                return clamp_value(raw->min, raw->max, index[k]);
+        }
+    }
+    seen = raw->zero;
+    for (size_t k = 0; k < n; k++) {
+        seen += count[k];
+        if (seen > rank)
+            return clamp_value(raw->min, raw->max, index[k]);
+    }
+    return raw->max;
 }
 
 bool

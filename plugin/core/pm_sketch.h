@@ -157,6 +157,11 @@ size_t pm_sketch_buckets(const pm_sketch *s, int32_t *index, uint32_t *count);
  * A document is outside input: nothing in it is trusted. */
 bool pm_sketch_import(pm_sketch *s, const pm_sketch_raw *raw, const int32_t *index,
                       const uint32_t *count, size_t n);
+/* pm_sketch_quantile() of the sketch pm_sketch_import() would build from
+ * the same description, without building it (2 KiB and a pass over the
+ * window): for a caller that keeps few buckets in that form. */
+double pm_sketch_quantile_sparse(const pm_sketch_raw *raw, const int32_t *index,
+                                 const uint32_t *count, size_t n, double q);
 
 #ifdef __cplusplus
 }

@@ -477,47 +477,6 @@ small_expand(const struct pm_rtt_small *s, struct pm_sketch *out)
     }
 }
 
-/* pm_sketch_quantile() of the sketch small_expand() would build, read off
- * the list: the report asks for three quantiles of every direction, and
- * building a 2 KiB sketch for each cost more than writing the direction
- * out. Same steps as the sketch's: rank, the ends, the scan from the top
- * for high ranks, the scan from the bottom otherwise (only empty buckets
- * lie between listed ones, and they change neither scan). */
-static double
-small_quantile(const pm_sketch_raw *raw, const int32_t *index, const uint32_t *count, size_t n,
-               double q)
-{
-    uint64_t total = raw->count, rank, seen;
-    double r;
-
-    if (total == 0 || !(q >= 0.0 && q <= 1.0))
-        return NAN;
-    r = floor(q * (double)(total - 1));
-    rank = r >= (double)(total - 1) ? total - 1 : (uint64_t)r;
-    if (rank == 0)
-        return raw->min;
-    if (rank == total - 1)
-        return raw->max;
-    if (rank < raw->zero || n == 0)
-        return raw->min;
-    if (rank >= total / 2) {
-        uint64_t above = 0, need = total - rank;
-
-        for (size_t k = n; k-- > 0;) {
-            above += count[k];
-            if (above >= need)
-                return CLAMP(pm_sketch_bucket_value(index[k]), raw->min, raw->max);
-        }
-    }
-    seen = raw->zero;
-    for (size_t k = 0; k < n; k++) {
-        seen += count[k];
-        if (seen > rank)
-            return CLAMP(pm_sketch_bucket_value(index[k]), raw->min, raw->max);
-    }
-    return raw->max;
-}
-
 const struct pm_sketch *
 pm_conv_sketch(const pm_conv *c, int dir, struct pm_sketch *scratch)
 {
@@ -561,6 +520,8 @@ pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
     const struct pm_sketch *k;
 
     memset(out, 0, sizeof *out);
+    /* The report asks for three quantiles of every direction: read them
+     * off the list rather than rebuild a 2 KiB sketch for each. */
     if (!c->rtt[dir] && c->rtt_small[dir]) {
         int32_t index[PM_RTT_SMALL];
         uint32_t count[PM_RTT_SMALL];
@@ -568,9 +529,9 @@ pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
         size_t n = small_collapse(c->rtt_small[dir], &raw, index, count);
 
         out->samples = raw.count;
-        out->p50_ms = small_quantile(&raw, index, count, n, 0.50);
-        out->p95_ms = small_quantile(&raw, index, count, n, 0.95);
-        out->p99_ms = small_quantile(&raw, index, count, n, 0.99);
+        out->p50_ms = pm_sketch_quantile_sparse(&raw, index, count, n, 0.50);
+        out->p95_ms = pm_sketch_quantile_sparse(&raw, index, count, n, 0.95);
+        out->p99_ms = pm_sketch_quantile_sparse(&raw, index, count, n, 0.99);
         out->max_ms = raw.max;
         return raw.count > 0;
     }

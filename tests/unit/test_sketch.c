@@ -872,6 +872,48 @@ test_search_direction(void)
     g_rand_free(rnd);
 }
 
+/* pm_sketch_quantile_sparse() answers from a sketch's exported
+ * description exactly what pm_sketch_quantile() answers from the sketch:
+ * same sets as above (one bucket to beyond the window, with zeros), every
+ * thousandth quantile, compared bit for bit. */
+static void
+test_sparse_quantile(void)
+{
+    GRand *rnd = g_rand_new_with_seed(12);
+    int32_t *index = g_new(int32_t, N);
+    uint32_t *count = g_new(uint32_t, N);
+    unsigned differ = 0, collapsed_sets = 0;
+
+    for (int set = 0; set < 300; set++) {
+        pm_sketch s;
+        pm_sketch_raw raw;
+        size_t nb;
+        int n = g_rand_int_range(rnd, 1, 400);
+        double spread = g_rand_double_range(rnd, 0.0, 14.0);
+
+        pm_sketch_init(&s);
+        for (int i = 0; i < n; i++) {
+            double v = g_rand_int_range(rnd, 0, 20) == 0 ? 0.0
+                     : 0.5 * exp(g_rand_double_range(rnd, 0.0, spread));
+            pm_sketch_add(&s, v);
+        }
+        pm_sketch_export(&s, &raw);
+        nb = pm_sketch_buckets(&s, index, count);
+        collapsed_sets += raw.collapsed > 0;
+        for (int k = -1; k <= 1001; k++) {
+            double a = pm_sketch_quantile(&s, k / 1000.0);
+            double b = pm_sketch_quantile_sparse(&raw, index, count, nb, k / 1000.0);
+
+            differ += memcmp(&a, &b, sizeof a) != 0;
+        }
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    CU_ASSERT(collapsed_sets > 0);
+    g_free(index);
+    g_free(count);
+    g_rand_free(rnd);
+}
+
 /* ========================================================== saturation */
 
 /* A bucket at UINT32_MAX stays there instead of wrapping to 0. Built by
@@ -964,6 +1006,7 @@ main(void)
         { "up to DBL_MAX", test_huge_values },
         { "saturation", test_saturation },
         { "high quantiles searched from the top", test_search_direction },
+        { "sparse description, same quantiles", test_sparse_quantile },
     };
     static const test_def merge[] = {
         { "split points, three orders", test_merge_splits },
