@@ -62,6 +62,22 @@ pm_json_init(pm_json *j, GString *out)
     j->out = out;
 }
 
+/* The comma (unless the element is its container's first), newline and
+ * indentation before an element, written at p (room: SEPARATOR_MAX);
+ * returns the end. */
+#define SEPARATOR_MAX(j) (2 + 2 * (size_t)(j)->depth)
+
+static char *
+separator(const pm_json *j, char *p)
+{
+    size_t n = 1 + 2 * (size_t)j->depth;
+
+    if (j->state[j->depth])
+        *p++ = ',';
+    memcpy(p, nl_spaces, n);
+    return p + n;
+}
+
 /* Comma, newline and indentation before an element, unless it is the
  * value of a member whose name was just written. */
 static void
@@ -69,7 +85,6 @@ prepare(pm_json *j)
 {
     uint8_t *parent;
     char *p;
-    size_t n;
 
     if (j->depth == 0)
         return;
@@ -78,12 +93,8 @@ prepare(pm_json *j)
         *parent &= (uint8_t)~PM_JSON_NAMED;
         return;
     }
-    n = 1 + 2 * (size_t)j->depth;
-    p = reserve(j->out, n + 1);
-    if (j->state[j->depth])
-        *p++ = ',';
-    memcpy(p, nl_spaces, n);
-    done(j->out, p + n);
+    p = reserve(j->out, SEPARATOR_MAX(j));
+    done(j->out, separator(j, p));
 }
 
 static void
@@ -131,6 +142,19 @@ static const uint8_t stop[256] = {
     ['"'] = 1, ['\\'] = 1, ['/'] = 1,
 };
 
+/* strlen(s) when nothing in s needs escaping, else SIZE_MAX ('/' is
+ * treated as needing it: rare in names, and the slow path checks for
+ * "</"). */
+static size_t
+plain_len(const char *s)
+{
+    size_t n = 0;
+
+    while (!stop[(unsigned char)s[n]])
+        n++;
+    return s[n] == '\0' ? n : SIZE_MAX;
+}
+
 static void
 put_escaped(GString *out, const char *s)
 {
@@ -141,14 +165,11 @@ put_escaped(GString *out, const char *s)
         "u0018", "u0019", "u001a", "u001b", "u001c", "u001d", "u001e", "u001f",
     };
     const char *run = s, *c = s;
+    size_t n = plain_len(s);
     char *p;
 
-    while (!stop[(unsigned char)*c])
-        c++;
-    if (*c == '\0') {
+    if (n != SIZE_MAX) {
         /* Nothing to escape, the usual case: one copy. */
-        size_t n = (size_t)(c - s);
-
         p = reserve(out, n + 2);
         *p++ = '"';
         memcpy(p, s, n);
@@ -189,18 +210,13 @@ put_escaped(GString *out, const char *s)
 static bool
 member_fast(pm_json *j, const char *name)
 {
-    size_t len = 0, ind = 1 + 2 * (size_t)j->depth;
+    size_t len = plain_len(name);
     char *p;
 
-    while (!stop[(unsigned char)name[len]])
-        len++;
-    if (name[len] != '\0')
+    if (len == SIZE_MAX)
         return false;
-    p = reserve(j->out, 1 + ind + len + 4);
-    if (j->state[j->depth])
-        *p++ = ',';
-    memcpy(p, nl_spaces, ind);
-    p += ind;
+    p = reserve(j->out, SEPARATOR_MAX(j) + len + 4);
+    p = separator(j, p);
     *p++ = '"';
     memcpy(p, name, len);
     p += len;
@@ -258,10 +274,8 @@ pm_json_string(pm_json *j, const char *s)
     value_done(j);
 }
 
-/* Writes v's decimal digits so that they end just before end; returns
- * where they start. */
-static char *
-digits(char *end, uint64_t v)
+char *
+pm_uint_digits(char *end, uint64_t v)
 {
     do {
         *--end = (char)('0' + v % 10);
@@ -274,7 +288,7 @@ void
 pm_json_uint(pm_json *j, uint64_t v)
 {
     char buf[24];
-    char *p = digits(buf + sizeof buf, v);
+    char *p = pm_uint_digits(buf + sizeof buf, v);
 
     pm_json_raw_len(j, p, (size_t)(buf + sizeof buf - p));
 }
@@ -283,7 +297,7 @@ void
 pm_json_int(pm_json *j, int64_t v)
 {
     char buf[24];
-    char *p = digits(buf + sizeof buf, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    char *p = pm_uint_digits(buf + sizeof buf, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 
     if (v < 0)
         *--p = '-';
@@ -311,7 +325,7 @@ pm_json_fixed3(pm_json *j, double v)
             p[1] = (char)('0' + r / 100 % 10);
             p[2] = (char)('0' + r / 10 % 10);
             p[3] = (char)('0' + r % 10);
-            p = digits(p, r / 1000);
+            p = pm_uint_digits(p, r / 1000);
             pm_json_raw_len(j, p, (size_t)(end - p));
             return;
         }

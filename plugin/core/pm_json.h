@@ -52,6 +52,9 @@ void pm_json_int(pm_json *j, int64_t v);
 /* v as printf's "%.3f" writes it (C locale), for any double. */
 void pm_json_fixed3(pm_json *j, double v);
 void pm_json_printf(pm_json *j, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* Writes v's decimal digits so that they end just before end (room for
+ * 20); returns where they start. For numbers written without printf. */
+char *pm_uint_digits(char *end, uint64_t v);
 /* Ends the document with a newline; false if it was not well formed. */
 bool pm_json_finish(pm_json *j);
 

@@ -354,14 +354,10 @@ pm_conv_filter(const pm_conv *c, bool events, char *buf, size_t len)
 {
     /* RST is not a tcp.analysis flag, so it is named on its own. Made
      * without printf: every JSON conversation object asks for two. */
-    char num[12], *d = num + sizeof num;
-    uint32_t v = c->stream;
+    char num[24], *d;
 
-    *--d = '\0';
-    do {
-        *--d = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    num[sizeof num - 1] = '\0';
+    d = pm_uint_digits(num + sizeof num - 1, c->stream);
     if (len == 0)
         return;
     buf[0] = '\0';
