@@ -32,6 +32,8 @@
 #include "pm_names.h"
 #include "pm_report.h"
 
+#include <epan/conversation.h>
+#include <epan/dissectors/packet-tcp.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
@@ -78,7 +80,9 @@ static expert_field ei_pm_high = EI_INIT;
 /* Foreign fields, resolved by name in the handoff and primed while
  * analysing: TCP's analysis, which only Wireshark knows. Header values
  * (flags, numbers, IP ID) are read from the packet's bytes instead, see
- * find_layers(). */
+ * find_layers(); tcp.stream and the iRTT are asked of TCP itself, see
+ * tcp_stream_of() (their names are still resolved: a Wireshark without
+ * tcp.stream numbers no streams). */
 enum {
     F_TCP_STREAM, F_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
     F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
@@ -104,6 +108,7 @@ enum { P_IP, P_IPV6, P_TCP, P_ICMP, P_ICMPV6, P_DNS, P_COUNT };
 static const char *const proto_names[P_COUNT] = { "ip", "ipv6", "tcp", "icmp", "icmpv6", "dns" };
 static int proto_ids[P_COUNT];
 static gboolean foreign_ok;
+static int tcp_tap_id;          /* TCP's tap ("tcp"), 0 when absent */
 
 /* This file's conversation table, used only for the per-packet fields.
  * Built by the init routine when a file is opened (and on every
@@ -379,6 +384,50 @@ tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
     *fp = h ? h : 1;
 }
 
+/* TCP's own state for the frame's conversation: the conversation TCP
+ * itself found or made for these addresses and ports at this frame. */
+static const struct tcp_analysis *
+tcp_conversation(packet_info *pinfo)
+{
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+
+    return conv ? (const struct tcp_analysis *)conversation_get_proto_data(conv, proto_ids[P_TCP])
+                : NULL;
+}
+
+/* The frame's tcp.stream without asking for the field: priming tcp.stream
+ * made TCP build a real item for it on every segment, ~1,300 instructions
+ * a packet (callgrind), 1.5% of tshark's whole work. TCP hands the same
+ * number to its tap listeners (tcp_info_t.th_stream) for every segment it
+ * gets past the options of; the innermost header is queued last. A segment
+ * whose options are cut by the snap length throws before that, yet TCP
+ * has already numbered it, so such a frame, or one read while no tap
+ * listens, asks TCP's conversation for the number. TCP numbers a segment
+ * once it has read the first 16 bytes of its header (ports to window),
+ * even one it then rejects (a bogus data offset); with fewer it throws
+ * before, and the frame is no segment here either. */
+static gboolean
+tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream)
+{
+    const tcp_info_t *th = NULL, *d;
+    const struct tcp_analysis *tcpd;
+    tvbuff_t *t;
+
+    for (int i = 0; tcp_tap_id > 0 && (d = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, i)); i++)
+        th = d;
+    if (th && th->th_sport == pinfo->srcport && th->th_dport == pinfo->destport) {
+        *stream = th->th_stream;
+        return TRUE;
+    }
+    t = l->tcp->ds_tvb;
+    if (!t || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 16))
+        return FALSE;
+    if (!(tcpd = tcp_conversation(pinfo)))
+        return FALSE;
+    *stream = tcpd->stream;
+    return TRUE;
+}
+
 /* First pass: the frame's TCP facts from the primed fields and the
  * header's bytes. Returns FALSE when the frame is not a segment of a TCP
  * conversation. */
@@ -388,14 +437,14 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_pa
     pm_analysis_flags f;
     guint32 stream, flags = 0;
 
-    if (!tree || !field_last_uint(tree, foreign_hf[F_TCP_STREAM], &stream))
-        return FALSE;
     /* A TCP header quoted inside an ICMP error is not a segment of the
      * conversation; counting it would invent packets and events. */
-    if (l->icmp)
+    if (!tree || !l->tcp || l->icmp)
         return FALSE;
     if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
         !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
+        return FALSE;
+    if (!tcp_stream_of(pinfo, l, &stream))
         return FALSE;
 
     memset(&f, 0, sizeof f);
@@ -423,7 +472,6 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_pa
     rec->tcp_flags = f.tcp_flags;
     rec->events = pm_events_from_analysis(&f);
     rec->ack_rtt_ms = field_last_ms(tree, foreign_hf[F_ACK_RTT]);
-    rec->initial_rtt_ms = field_last_ms(tree, foreign_hf[F_INITIAL_RTT]);
     rec->dup_ack_num = f.duplicate_ack_num;
     return TRUE;
 }
@@ -654,7 +702,7 @@ dns_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_dns_m
     m->frame = pinfo->num;
     m->ts_us = ts_us_of(&pinfo->abs_ts);
     m->response = response != 0;
-    m->tcp = field_present(tree, foreign_hf[F_TCP_STREAM]);
+    m->tcp = l->tcp != NULL;
     m->retransmission = field_present(tree, foreign_hf[F_DNS_RETX]);
     field_last_uint(tree, foreign_hf[F_DNS_RCODE], &rcode);
     m->rcode = (guint8)MIN(rcode, 255);
@@ -820,6 +868,20 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec)) {
             int dir;
 
+            /* Wireshark's iRTT, one value per conversation once its
+             * handshake is complete: asked of TCP's conversation (not
+             * primed: tcp.analysis.initial_rtt is an item on every later
+             * segment, ~1,500 instructions each) until the table has it,
+             * then carried on every record like the field was. */
+            c = pm_table_lookup(file_table, rec->stream);
+            if (c && c->initial_rtt_ms >= 0) {
+                rec->initial_rtt_ms = c->initial_rtt_ms;
+            } else {
+                const struct tcp_analysis *tcpd = tcp_conversation(pinfo);
+
+                if (tcpd && tcpd->stream == rec->stream && !nstime_is_zero(&tcpd->ts_first_rtt))
+                    rec->initial_rtt_ms = (float)nstime_to_msec(&tcpd->ts_first_rtt);
+            }
             c = pm_table_add(file_table, rec, &dir);
             fr = frame_get(pinfo->num, TRUE);
             fr->stream_1 = rec->stream + 1;
@@ -918,12 +980,12 @@ start_analyzing(void)
         for (int i = 0; i < F_COUNT; i++) {
             gboolean dns = i >= F_DNS_RESPONSE;
 
+            /* tcp.stream and the iRTT are asked of TCP directly, see
+             * tcp_stream_of(). */
+            if (i == F_TCP_STREAM || i == F_INITIAL_RTT)
+                continue;
             if (foreign_hf[i] >= 0 && (dns ? pm_pref.dns_health == PM_ON : pm_pref.tcp_health == PM_ON))
                 g_array_append_val(want, foreign_hf[i]);
-        }
-        /* DNS over TCP needs tcp.stream even with TCP off. */
-        if (pm_pref.tcp_health != PM_ON) {
-            g_array_append_val(want, foreign_hf[F_TCP_STREAM]);
         }
         set_postdissector_wanted_hfids(pm_handle, want);
     }
@@ -1224,6 +1286,7 @@ proto_reg_handoff_packetmancer(void)
             dns_ok = FALSE;
         }
     }
+    tcp_tap_id = find_tap_id("tcp");
     /* ICMP is only used to skip quoted headers and IP to find the IP ID:
      * without them those checks are skipped, nothing is refused. */
     for (int i = 0; i < P_COUNT; i++) {
