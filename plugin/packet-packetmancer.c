@@ -338,7 +338,9 @@ fnv_bytes(guint64 h, guint32 v, int n)
  * what tcp.len says: the IP datagram's end (its total or payload length,
  * but not past the frame's reported end) minus the TCP header's end, or the
  * end of the data when IP does not say (segmentation offload, jumbograms,
- * reassembled fragments). */
+ * reassembled fragments). All of it is in the header's first 16 bytes,
+ * which is also what TCP needs to number a segment: a frame cut after
+ * them by the snap length still has its flags and fingerprint. */
 static void
 tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
 {
@@ -349,7 +351,7 @@ tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
 
     *flags = 0;
     *fp = 0;
-    if (!l->tcp || !(t = l->tcp->ds_tvb) || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 20))
+    if (!l->tcp || !(t = l->tcp->ds_tvb) || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 16))
         return;
     o = l->tcp->start;
     *flags = tvb_get_ntohs(t, o + 12) & 0x0fff;
