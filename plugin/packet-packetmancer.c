@@ -133,7 +133,7 @@ typedef struct pm_frame {
     guint8 dir : 1;
     guint8 copy : 1;        /* a capture duplicate */
     guint8 ack_lost : 1;
-    guint8 has_irtt : 1;    /* Wireshark gave the conversation's iRTT here */
+    guint8 has_irtt : 1;    /* the conversation had its iRTT by this frame */
     guint8 raised_to : 2;   /* PM_LEVEL_MEDIUM/HIGH if this frame raised the level */
 } pm_frame;
 
@@ -870,11 +870,11 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec)) {
             int dir;
 
-            /* Wireshark's iRTT, one value per conversation once its
-             * handshake is complete: asked of TCP's conversation (not
-             * primed: tcp.analysis.initial_rtt is an item on every later
-             * segment, ~1,500 instructions each) until the table has it,
-             * then carried on every record like the field was. */
+            /* Wireshark's iRTT, one value per conversation once TCP has
+             * measured it: asked of TCP's conversation (not primed:
+             * tcp.analysis.initial_rtt is an item on every later segment,
+             * ~1,500 instructions each) until the table has it, then
+             * carried on every record like the field was. */
             c = pm_table_lookup(file_table, rec->stream);
             if (c && c->initial_rtt_ms >= 0) {
                 rec->initial_rtt_ms = c->initial_rtt_ms;
