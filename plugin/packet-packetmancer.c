@@ -81,11 +81,11 @@ static expert_field ei_pm_high = EI_INIT;
  * analysing: TCP's analysis, which only Wireshark knows. Header values
  * (flags, numbers, IP ID) are read from the packet's bytes instead, see
  * find_layers(); tcp.stream and the iRTT are asked of TCP itself, see
- * tcp_stream_of() (their names are still resolved: a Wireshark without
- * tcp.stream numbers no streams). */
+ * tcp_stream_of() (tcp.stream's name is still resolved: a Wireshark
+ * without it numbers no streams). */
 enum {
     F_TCP_STREAM, F_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
-    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT, F_INITIAL_RTT,
+    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT,
     F_ACK_LOST,
     F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
     F_COUNT
@@ -96,7 +96,7 @@ static const char *const foreign_names[F_COUNT] = {
     "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
-    "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt",
+    "tcp.analysis.ack_rtt",
     "tcp.analysis.ack_lost_segment",
     "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
     "dns.retransmission",
@@ -341,6 +341,14 @@ fnv_bytes(guint64 h, guint32 v, int n)
  * reassembled fragments). All of it is in the header's first 16 bytes,
  * which is also what TCP needs to number a segment: a frame cut after
  * them by the snap length still has its flags and fingerprint. */
+static tvbuff_t *
+tcp_header_tvb(const pm_layers *l)
+{
+    tvbuff_t *t = l->tcp ? l->tcp->ds_tvb : NULL;
+
+    return t && l->tcp->start >= 0 && tvb_bytes_exist(t, l->tcp->start, 16) ? t : NULL;
+}
+
 static void
 tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
 {
@@ -351,7 +359,7 @@ tcp_header_facts(const pm_layers *l, guint32 *flags, guint64 *fp)
 
     *flags = 0;
     *fp = 0;
-    if (!l->tcp || !(t = l->tcp->ds_tvb) || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 16))
+    if (!(t = tcp_header_tvb(l)))
         return;
     o = l->tcp->start;
     *flags = tvb_get_ntohs(t, o + 12) & 0x0fff;
@@ -407,46 +415,46 @@ tcp_conversation(packet_info *pinfo)
  * listens, asks TCP's conversation for the number. TCP numbers a segment
  * once it has read the first 16 bytes of its header (ports to window),
  * even one it then rejects (a bogus data offset); with fewer it throws
- * before, and the frame is no segment here either. */
+ * before, and the frame is no segment here either. *tcpd is the
+ * conversation's state when it was asked for, else NULL. */
 static gboolean
-tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream)
+tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream,
+              const struct tcp_analysis **tcpd)
 {
     const tcp_info_t *th = NULL, *d;
-    const struct tcp_analysis *tcpd;
-    tvbuff_t *t;
 
+    *tcpd = NULL;
     for (int i = 0; tcp_tap_id > 0 && (d = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, i)); i++)
         th = d;
     if (th && th->th_sport == pinfo->srcport && th->th_dport == pinfo->destport) {
         *stream = th->th_stream;
         return TRUE;
     }
-    t = l->tcp->ds_tvb;
-    if (!t || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 16))
+    if (!tcp_header_tvb(l) || !(*tcpd = tcp_conversation(pinfo)))
         return FALSE;
-    if (!(tcpd = tcp_conversation(pinfo)))
-        return FALSE;
-    *stream = tcpd->stream;
+    *stream = (*tcpd)->stream;
     return TRUE;
 }
 
 /* First pass: the frame's TCP facts from the primed fields and the
  * header's bytes. Returns FALSE when the frame is not a segment of a TCP
- * conversation. */
+ * conversation. *tcpd: see tcp_stream_of(). */
 static gboolean
-record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_packet *rec)
+record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_packet *rec,
+                 const struct tcp_analysis **tcpd)
 {
     pm_analysis_flags f;
     guint32 stream, flags = 0;
 
     /* A TCP header quoted inside an ICMP error is not a segment of the
      * conversation; counting it would invent packets and events. */
+    *tcpd = NULL;
     if (!tree || !l->tcp || l->icmp)
         return FALSE;
     if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
         !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
         return FALSE;
-    if (!tcp_stream_of(pinfo, l, &stream))
+    if (!tcp_stream_of(pinfo, l, &stream, tcpd))
         return FALSE;
 
     memset(&f, 0, sizeof f);
@@ -867,7 +875,9 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     find_layers(PINFO_FD_VISITED(pinfo) ? NULL : tree, &layers);
 
     if (!PINFO_FD_VISITED(pinfo)) {
-        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec)) {
+        const struct tcp_analysis *tcpd;
+
+        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec, &tcpd)) {
             int dir;
 
             /* Wireshark's iRTT, one value per conversation once TCP has
@@ -879,8 +889,8 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             if (c && c->initial_rtt_ms >= 0) {
                 rec->initial_rtt_ms = c->initial_rtt_ms;
             } else {
-                const struct tcp_analysis *tcpd = tcp_conversation(pinfo);
-
+                if (!tcpd)
+                    tcpd = tcp_conversation(pinfo);
                 if (tcpd && tcpd->stream == rec->stream && !nstime_is_zero(&tcpd->ts_first_rtt))
                     rec->initial_rtt_ms = (float)nstime_to_msec(&tcpd->ts_first_rtt);
             }
@@ -982,9 +992,8 @@ start_analyzing(void)
         for (int i = 0; i < F_COUNT; i++) {
             gboolean dns = i >= F_DNS_RESPONSE;
 
-            /* tcp.stream and the iRTT are asked of TCP directly, see
-             * tcp_stream_of(). */
-            if (i == F_TCP_STREAM || i == F_INITIAL_RTT)
+            /* tcp.stream is asked of TCP directly, see tcp_stream_of(). */
+            if (i == F_TCP_STREAM)
                 continue;
             if (foreign_hf[i] >= 0 && (dns ? pm_pref.dns_health == PM_ON : pm_pref.tcp_health == PM_ON))
                 g_array_append_val(want, foreign_hf[i]);
