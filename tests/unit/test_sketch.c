@@ -840,6 +840,22 @@ bottom_scan_quantile(const pm_sketch *s, double q)
     return s->max;
 }
 
+/* A sketch of 1 to 399 samples whose spread runs from one bucket to
+ * beyond the window (collapsing), with some zeros. */
+static void
+random_set(GRand *rnd, pm_sketch *s)
+{
+    int n = g_rand_int_range(rnd, 1, 400);
+    double spread = g_rand_double_range(rnd, 0.0, 14.0);
+
+    pm_sketch_init(s);
+    for (int i = 0; i < n; i++) {
+        double v = g_rand_int_range(rnd, 0, 20) == 0 ? 0.0
+                 : 0.5 * exp(g_rand_double_range(rnd, 0.0, spread));
+        pm_sketch_add(s, v);
+    }
+}
+
 static void
 test_search_direction(void)
 {
@@ -848,17 +864,8 @@ test_search_direction(void)
 
     for (int set = 0; set < 300; set++) {
         pm_sketch s;
-        int n = g_rand_int_range(rnd, 1, 400);
-        /* Spreads from one bucket to beyond the window (collapsing), with
-         * some zeros. */
-        double spread = g_rand_double_range(rnd, 0.0, 14.0);
 
-        pm_sketch_init(&s);
-        for (int i = 0; i < n; i++) {
-            double v = g_rand_int_range(rnd, 0, 20) == 0 ? 0.0
-                     : 0.5 * exp(g_rand_double_range(rnd, 0.0, spread));
-            pm_sketch_add(&s, v);
-        }
+        random_set(rnd, &s);
         for (int k = 0; k <= 1000; k++) {
             double a = pm_sketch_quantile(&s, k / 1000.0);
             double b = bottom_scan_quantile(&s, k / 1000.0);
@@ -888,15 +895,8 @@ test_sparse_quantile(void)
         pm_sketch s;
         pm_sketch_raw raw;
         size_t nb;
-        int n = g_rand_int_range(rnd, 1, 400);
-        double spread = g_rand_double_range(rnd, 0.0, 14.0);
 
-        pm_sketch_init(&s);
-        for (int i = 0; i < n; i++) {
-            double v = g_rand_int_range(rnd, 0, 20) == 0 ? 0.0
-                     : 0.5 * exp(g_rand_double_range(rnd, 0.0, spread));
-            pm_sketch_add(&s, v);
-        }
+        random_set(rnd, &s);
         pm_sketch_export(&s, &raw);
         nb = pm_sketch_buckets(&s, index, count);
         collapsed_sets += raw.collapsed > 0;
