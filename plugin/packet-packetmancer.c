@@ -80,12 +80,12 @@ static expert_field ei_pm_high = EI_INIT;
 /* Foreign fields, resolved by name in the handoff and primed while
  * analysing: TCP's analysis, which only Wireshark knows. Header values
  * (flags, numbers, IP ID) are read from the packet's bytes instead, see
- * find_layers(); tcp.stream and the iRTT are asked of TCP itself, see
- * tcp_stream_of() (tcp.stream's name is still resolved: a Wireshark
- * without it numbers no streams). */
+ * find_layers(); tcp.stream, the iRTT and the ACK's RTT are asked of TCP
+ * itself, see tcp_stream_of() and ack_rtt_of() (tcp.stream's name is still
+ * resolved: a Wireshark without it numbers no streams). */
 enum {
     F_TCP_STREAM, F_FLAGS, F_RETX, F_FAST_RETX, F_SPURIOUS, F_OOO,
-    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE, F_ACK_RTT,
+    F_ZERO_WINDOW, F_LOST, F_DUP_ACK_NUM, F_ZW_PROBE,
     F_ACK_LOST,
     F_DNS_RESPONSE, F_DNS_RCODE, F_DNS_TIME, F_DNS_RESPONSE_TO, F_DNS_QRY_NAME, F_DNS_RETX,
     F_COUNT
@@ -96,7 +96,6 @@ static const char *const foreign_names[F_COUNT] = {
     "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
     "tcp.analysis.zero_window", "tcp.analysis.lost_segment",
     "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window_probe",
-    "tcp.analysis.ack_rtt",
     "tcp.analysis.ack_lost_segment",
     "dns.flags.response", "dns.flags.rcode", "dns.time", "dns.response_to", "dns.qry.name",
     "dns.retransmission",
@@ -419,15 +418,17 @@ tcp_conversation(packet_info *pinfo)
  * conversation's state when it was asked for, else NULL. */
 static gboolean
 tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream,
-              const struct tcp_analysis **tcpd)
+              const struct tcp_analysis **tcpd, gboolean *tapped)
 {
     const tcp_info_t *th = NULL, *d;
 
     *tcpd = NULL;
+    *tapped = FALSE;
     for (int i = 0; tcp_tap_id > 0 && (d = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, i)); i++)
         th = d;
     if (th && th->th_sport == pinfo->srcport && th->th_dport == pinfo->destport) {
         *stream = th->th_stream;
+        *tapped = TRUE;
         return TRUE;
     }
     if (!tcp_header_tvb(l) || !(*tcpd = tcp_conversation(pinfo)))
@@ -436,15 +437,53 @@ tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream,
     return TRUE;
 }
 
+/* Whether TCP has shown its SEQ/ACK analysis for this frame, and so left
+ * this frame's acknowledgment record in tcpd->ta: TCP clears that pointer
+ * when it finds the conversation and sets it (or not) right before it adds
+ * the analysis items, which it reaches once the whole header, options
+ * included, is captured and its data offset is at least 5 words (a SYN-ACK
+ * cut inside its options by the snap length shows no ACK RTT: checked on
+ * tshark 4.0 with cuts at every 2 bytes). It queues its tap data after
+ * that, so a frame it tapped got there. */
+static gboolean
+tcp_analysis_shown(const pm_layers *l, gboolean tapped)
+{
+    tvbuff_t *t = l->tcp ? l->tcp->ds_tvb : NULL;
+    guint hlen;
+
+    if (tapped)
+        return TRUE;
+    if (!t || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 20))
+        return FALSE;
+    hlen = (tvb_get_guint8(t, l->tcp->start + 12) >> 4) * 4u;
+    return hlen >= 20 && tvb_bytes_exist(t, l->tcp->start, (gint)hlen);
+}
+
+/* tcp.analysis.ack_rtt without asking for the field: primed, it cost ~600
+ * instructions a packet (a real item on every ACK of data, and its
+ * lookup). TCP shows the time of the frame's acknowledgment record when
+ * the record names the frame it acknowledges and the time is not zero. */
+static float
+ack_rtt_of(const struct tcp_analysis *tcpd)
+{
+    const struct tcp_acked *ta = tcpd ? tcpd->ta : NULL;
+
+    if (!ta || !ta->frame_acked || nstime_is_zero(&ta->ts))
+        return -1.0f;
+    return (float)nstime_to_msec(&ta->ts);
+}
+
 /* First pass: the frame's TCP facts from the primed fields and the
  * header's bytes. Returns FALSE when the frame is not a segment of a TCP
- * conversation. *tcpd: see tcp_stream_of(). */
+ * conversation. *tcpd: see tcp_stream_of(); *shown: see
+ * tcp_analysis_shown(). */
 static gboolean
 record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_packet *rec,
-                 const struct tcp_analysis **tcpd)
+                 const struct tcp_analysis **tcpd, gboolean *shown)
 {
     pm_analysis_flags f;
     guint32 stream, flags = 0;
+    gboolean tapped;
 
     /* A TCP header quoted inside an ICMP error is not a segment of the
      * conversation; counting it would invent packets and events. */
@@ -454,8 +493,9 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_pa
     if (!endpoint_from(&pinfo->src, pinfo->srcport, &rec->src) ||
         !endpoint_from(&pinfo->dst, pinfo->destport, &rec->dst))
         return FALSE;
-    if (!tcp_stream_of(pinfo, l, &stream, tcpd))
+    if (!tcp_stream_of(pinfo, l, &stream, tcpd, &tapped))
         return FALSE;
+    *shown = tcp_analysis_shown(l, tapped);
 
     memset(&f, 0, sizeof f);
     tcp_header_facts(l, &flags, &rec->fingerprint);
@@ -481,7 +521,6 @@ record_from_tree(proto_tree *tree, packet_info *pinfo, const pm_layers *l, pm_pa
     rec->stream = stream;
     rec->tcp_flags = f.tcp_flags;
     rec->events = pm_events_from_analysis(&f);
-    rec->ack_rtt_ms = field_last_ms(tree, foreign_hf[F_ACK_RTT]);
     rec->dup_ack_num = f.duplicate_ack_num;
     return TRUE;
 }
@@ -876,25 +915,36 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
 
     if (!PINFO_FD_VISITED(pinfo)) {
         const struct tcp_analysis *tcpd;
+        gboolean ta_shown;
 
-        if (pm_pref.tcp_health == PM_ON && record_from_tree(tree, pinfo, &layers, rec, &tcpd)) {
+        if (pm_pref.tcp_health == PM_ON &&
+            record_from_tree(tree, pinfo, &layers, rec, &tcpd, &ta_shown)) {
             int dir;
 
-            /* Wireshark's iRTT, one value per conversation once TCP has
-             * measured it: asked of TCP's conversation (not primed:
-             * tcp.analysis.initial_rtt is an item on every later segment,
-             * ~1,500 instructions each) until the table has it, then
-             * carried on every record like the field was. */
+            /* TCP's own state of the conversation, found once and kept on
+             * our conversation (stream numbers and TCP's states are one to
+             * one and live as long as the file). */
             c = pm_table_lookup(file_table, rec->stream);
-            if (c && c->initial_rtt_ms >= 0) {
+            if (!tcpd && c)
+                tcpd = c->user_ptr;
+            if (!tcpd)
+                tcpd = tcp_conversation(pinfo);
+            if (tcpd && tcpd->stream != rec->stream)
+                tcpd = NULL;
+            /* Wireshark's iRTT, one value per conversation once TCP has
+             * measured it (not primed: tcp.analysis.initial_rtt is an item
+             * on every later segment, ~1,500 instructions each); the
+             * table's first one is carried on every record like the field
+             * was. */
+            if (c && c->initial_rtt_ms >= 0)
                 rec->initial_rtt_ms = c->initial_rtt_ms;
-            } else {
-                if (!tcpd)
-                    tcpd = tcp_conversation(pinfo);
-                if (tcpd && tcpd->stream == rec->stream && !nstime_is_zero(&tcpd->ts_first_rtt))
-                    rec->initial_rtt_ms = (float)nstime_to_msec(&tcpd->ts_first_rtt);
-            }
+            else if (tcpd && !nstime_is_zero(&tcpd->ts_first_rtt))
+                rec->initial_rtt_ms = (float)nstime_to_msec(&tcpd->ts_first_rtt);
+            if (ta_shown)
+                rec->ack_rtt_ms = ack_rtt_of(tcpd);
             c = pm_table_add(file_table, rec, &dir);
+            if (tcpd)
+                c->user_ptr = tcpd;
             fr = frame_get(pinfo->num, TRUE);
             fr->stream_1 = rec->stream + 1;
             fr->tcp_flags = rec->tcp_flags;

@@ -167,6 +167,7 @@ typedef struct pm_conv {
     int32_t user_node;
     uint32_t user_value;
     uint8_t user_extra;
+    const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
 } pm_conv;
 
 /* Whole-capture summary over every packet the table was fed. */

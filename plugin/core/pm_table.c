@@ -775,6 +775,7 @@ pm_table_import(pm_table *t, const pm_conv *src)
     c->user_node = -1;
     c->user_value = 0;
     c->user_extra = 0;
+    c->user_ptr = NULL;
     g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
     g_ptr_array_add(t->order, c);
     return c;
