@@ -31,9 +31,10 @@
 /* The frames most recently seen, to recognise capture duplicates: a FIFO
  * of PM_DUP_RECENT entries (32 bytes each, 2 MiB per table at most,
  * allocated as it fills) indexed by a hash of (stream, direction,
- * fingerprint). Copies made by a SPAN port or a merged capture sit next to
- * their original; a capture appended to itself (ftp-crack.pcap) puts
- * them a whole file apart, which this catches up to 65,536 frames. */
+ * fingerprint) (two 8-byte slots per entry, 1 MiB). Copies made by a
+ * SPAN port or a merged capture sit next to their original; a capture
+ * appended to itself (ftp-crack.pcap) puts them a whole file apart, which
+ * this catches up to 65,536 frames. */
 typedef struct dup_entry {
     uint64_t fingerprint;
     int64_t ts_us;
@@ -41,6 +42,16 @@ typedef struct dup_entry {
     uint8_t dir;
     bool used;
 } dup_entry;
+
+/* An index slot keeps the key's hash next to the ring position, so that a
+ * probe reads the ring only when the hashes agree (nearly only for a real
+ * copy) and moving entries needs no ring read either. With the position
+ * alone every probe step read a random ring entry: no more instructions,
+ * but a cache miss each, the plugin's hottest spot in wall time (perf). */
+typedef struct dup_slot {
+    uint32_t pos;            /* ring position + 1; 0: empty */
+    uint32_t hash;           /* dup_hash() of the entry; its low bits are its home */
+} dup_slot;
 
 struct pm_table {
     GHashTable *by_stream;   /* stream number -> pm_conv* (borrowed) */
@@ -50,9 +61,9 @@ struct pm_table {
     pm_summary summary;
     int64_t dup_window_us;
     /* Open-addressed index of the ring (linear probing, at most half
-     * full): ring position + 1, 0 for an empty slot. A GHashTable did the
-     * same with three calls and scattered arrays per packet. */
-    uint32_t *index;
+     * full). A GHashTable did the same with three calls and scattered
+     * arrays per packet. */
+    dup_slot *index;
     dup_entry *ring;         /* PM_DUP_RECENT entries, oldest overwritten */
     size_t ring_next, ring_len;
 };
@@ -61,12 +72,12 @@ struct pm_table {
 _Static_assert((DUP_INDEX & (DUP_INDEX - 1)) == 0, "the ring's index size must be a power of two");
 
 static uint32_t
-dup_home(const dup_entry *e)
+dup_hash(const dup_entry *e)
 {
     uint64_t h = e->fingerprint ^ ((uint64_t)e->stream << 1) ^ e->dir;
 
     h *= 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32) & (DUP_INDEX - 1);
+    return (uint32_t)(h >> 32);
 }
 
 static bool
@@ -75,16 +86,27 @@ dup_same(const dup_entry *x, const dup_entry *y)
     return x->fingerprint == y->fingerprint && x->stream == y->stream && x->dir == y->dir;
 }
 
-/* The index slot of the entry with key's (fingerprint, stream, dir), or
- * DUP_INDEX. */
+/* The index slot of the entry with key's (fingerprint, stream, dir), whose
+ * dup_hash() is h, or DUP_INDEX. */
 static uint32_t
-dup_find(const pm_table *t, const dup_entry *key)
+dup_find(const pm_table *t, const dup_entry *key, uint32_t h)
 {
-    for (uint32_t i = dup_home(key); t->index[i]; i = (i + 1) & (DUP_INDEX - 1)) {
-        if (dup_same(&t->ring[t->index[i] - 1], key))
+    for (uint32_t i = h & (DUP_INDEX - 1); t->index[i].pos; i = (i + 1) & (DUP_INDEX - 1)) {
+        if (t->index[i].hash == h && dup_same(&t->ring[t->index[i].pos - 1], key))
             return i;
     }
     return DUP_INDEX;
+}
+
+/* The index slot of ring position pos, whose entry's dup_hash() is h. */
+static uint32_t
+dup_find_pos(const pm_table *t, uint32_t pos, uint32_t h)
+{
+    uint32_t i = h & (DUP_INDEX - 1);
+
+    while (t->index[i].pos != pos + 1)
+        i = (i + 1) & (DUP_INDEX - 1);
+    return i;
 }
 
 /* Empties index slot i, moving later entries of its probe run back so that
@@ -98,26 +120,27 @@ dup_unindex(pm_table *t, uint32_t i)
         uint32_t home;
 
         j = (j + 1) & (DUP_INDEX - 1);
-        if (!t->index[j])
+        if (!t->index[j].pos)
             break;
-        home = dup_home(&t->ring[t->index[j] - 1]);
+        home = t->index[j].hash & (DUP_INDEX - 1);
         /* Entry j may fill hole i unless its home lies cyclically in (i, j]. */
         if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
             t->index[i] = t->index[j];
             i = j;
         }
     }
-    t->index[i] = 0;
+    t->index[i].pos = 0;
 }
 
 static void
-dup_index_add(pm_table *t, uint32_t ring_pos)
+dup_index_add(pm_table *t, uint32_t ring_pos, uint32_t h)
 {
-    uint32_t i = dup_home(&t->ring[ring_pos]);
+    uint32_t i = h & (DUP_INDEX - 1);
 
-    while (t->index[i])
+    while (t->index[i].pos)
         i = (i + 1) & (DUP_INDEX - 1);
-    t->index[i] = ring_pos + 1;
+    t->index[i].pos = ring_pos + 1;
+    t->index[i].hash = h;
 }
 
 void
@@ -143,17 +166,18 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
 {
     dup_entry key = { p->fingerprint, p->ts_us, p->stream, (uint8_t)dir, true };
     dup_entry *hit, *slot;
-    uint32_t i;
+    uint32_t i, h;
 
     if (!p->fingerprint || t->dup_window_us <= 0)
         return false;
     if (!t->ring) {
         t->ring = g_new0(dup_entry, PM_DUP_RECENT);
-        t->index = g_new0(uint32_t, DUP_INDEX);
+        t->index = g_new0(dup_slot, DUP_INDEX);
     }
-    i = dup_find(t, &key);
+    h = dup_hash(&key);
+    i = dup_find(t, &key, h);
     if (i != DUP_INDEX) {
-        hit = &t->ring[t->index[i] - 1];
+        hit = &t->ring[t->index[i].pos - 1];
         /* Time stamps come from the capture file and may be anything; the
          * gap is taken in unsigned arithmetic, which cannot overflow. */
         uint64_t gap = p->ts_us >= hit->ts_us ? span_us(hit->ts_us, p->ts_us)
@@ -166,9 +190,9 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
     }
     slot = &t->ring[t->ring_next];
     if (slot->used)
-        dup_unindex(t, dup_find(t, slot));
+        dup_unindex(t, dup_find_pos(t, (uint32_t)t->ring_next, dup_hash(slot)));
     *slot = key;
-    dup_index_add(t, (uint32_t)t->ring_next);
+    dup_index_add(t, (uint32_t)t->ring_next, h);
     t->ring_next = (t->ring_next + 1) % PM_DUP_RECENT;
     return false;
 }
