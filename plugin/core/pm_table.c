@@ -53,8 +53,24 @@ typedef struct dup_slot {
     uint32_t hash;           /* dup_hash() of the entry; its low bits are its home */
 } dup_slot;
 
+/* Stream number -> conversation, open addressing with linear probing, at
+ * most half full. Every packet asks it once or twice; a GHashTable keeps
+ * hashes, keys and values in three arrays, which are three cache misses a
+ * lookup once a capture's conversations outgrow the cache, where one slot
+ * here holds both key and value. */
+typedef struct conv_slot {
+    uint32_t stream;
+    pm_conv *c;              /* NULL: empty */
+} conv_slot;
+
+typedef struct conv_map {
+    conv_slot *slots;
+    uint32_t mask;           /* slots - 1 (a power of two), 0 before the first */
+    uint32_t count;
+} conv_map;
+
 struct pm_table {
-    GHashTable *by_stream;   /* stream number -> pm_conv* (borrowed) */
+    conv_map by_stream;      /* stream number -> pm_conv* (borrowed) */
     GPtrArray *order;        /* pm_conv* in first-seen order (borrowed) */
     GPtrArray *blocks;       /* pm_conv[PM_BLOCK] arrays (owned) */
     size_t used_in_block;    /* slots taken in the last block */
@@ -84,6 +100,62 @@ static bool
 dup_same(const dup_entry *x, const dup_entry *y)
 {
     return x->fingerprint == y->fingerprint && x->stream == y->stream && x->dir == y->dir;
+}
+
+static uint32_t
+stream_home(uint32_t stream, uint32_t mask)
+{
+    return (uint32_t)(((uint64_t)stream * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static pm_conv *
+map_get(const conv_map *m, uint32_t stream)
+{
+    if (!m->slots)
+        return NULL;
+    for (uint32_t i = stream_home(stream, m->mask); m->slots[i].c; i = (i + 1) & m->mask) {
+        if (m->slots[i].stream == stream)
+            return m->slots[i].c;
+    }
+    return NULL;
+}
+
+static void
+map_place(conv_slot *slots, uint32_t mask, uint32_t stream, pm_conv *c)
+{
+    uint32_t i = stream_home(stream, mask);
+
+    while (slots[i].c)
+        i = (i + 1) & mask;
+    slots[i].stream = stream;
+    slots[i].c = c;
+}
+
+/* stream must not be in the map yet. */
+static void
+map_put(conv_map *m, uint32_t stream, pm_conv *c)
+{
+    if (2 * ((uint64_t)m->count + 1) > (uint64_t)m->mask + 1) {
+        uint32_t size = m->slots ? 2 * (m->mask + 1) : 64;
+        conv_slot *slots = g_new0(conv_slot, size);
+
+        for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
+            if (m->slots[i].c)
+                map_place(slots, size - 1, m->slots[i].stream, m->slots[i].c);
+        }
+        g_free(m->slots);
+        m->slots = slots;
+        m->mask = size - 1;
+    }
+    map_place(m->slots, m->mask, stream, c);
+    m->count++;
+}
+
+static void
+map_clear(conv_map *m)
+{
+    g_free(m->slots);
+    memset(m, 0, sizeof *m);
 }
 
 /* The index slot of the entry with key's (fingerprint, stream, dir), whose
@@ -230,7 +302,6 @@ pm_table_new(void)
 {
     pm_table *t = g_new0(pm_table, 1);
 
-    t->by_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     t->order = g_ptr_array_new();
     t->blocks = g_ptr_array_new_with_free_func(g_free);
     t->used_in_block = PM_BLOCK;
@@ -255,7 +326,7 @@ void
 pm_table_reset(pm_table *t)
 {
     free_sketches(t);
-    g_hash_table_remove_all(t->by_stream);
+    map_clear(&t->by_stream);
     g_ptr_array_set_size(t->order, 0);
     g_ptr_array_set_size(t->blocks, 0);
     t->used_in_block = PM_BLOCK;
@@ -275,7 +346,7 @@ pm_table_free(pm_table *t)
     free_sketches(t);
     g_free(t->index);
     g_free(t->ring);
-    g_hash_table_destroy(t->by_stream);
+    map_clear(&t->by_stream);
     g_ptr_array_free(t->order, TRUE);
     g_ptr_array_free(t->blocks, TRUE);
     g_free(t);
@@ -630,7 +701,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
     if (p->stream == PM_STREAM_NONE)
         return NULL;
 
-    c = g_hash_table_lookup(t->by_stream, GUINT_TO_POINTER(p->stream));
+    c = map_get(&t->by_stream, p->stream);
     if (!c) {
         c = conv_alloc(t);
         c->stream = p->stream;
@@ -641,7 +712,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->first_ts_us = p->ts_us;
         c->initial_rtt_ms = -1.0f;
         c->user_node = -1;
-        g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(p->stream), c);
+        map_put(&t->by_stream, p->stream, c);
         g_ptr_array_add(t->order, c);
     } else if (syn_only && !c->client_from_syn) {
         /* The handshake arrived after other packets: its sender is the
@@ -726,7 +797,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
 pm_conv *
 pm_table_lookup(const pm_table *t, uint32_t stream)
 {
-    return g_hash_table_lookup(t->by_stream, GUINT_TO_POINTER(stream));
+    return map_get(&t->by_stream, stream);
 }
 
 size_t
@@ -786,7 +857,7 @@ pm_table_import(pm_table *t, const pm_conv *src)
 {
     pm_conv *c;
 
-    if (g_hash_table_contains(t->by_stream, GUINT_TO_POINTER(src->stream)))
+    if (map_get(&t->by_stream, src->stream))
         return NULL;
     c = conv_alloc(t);
     *c = *src;
@@ -800,7 +871,7 @@ pm_table_import(pm_table *t, const pm_conv *src)
     c->user_value = 0;
     c->user_extra = 0;
     c->user_ptr = NULL;
-    g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
+    map_put(&t->by_stream, c->stream, c);
     g_ptr_array_add(t->order, c);
     return c;
 }
@@ -844,14 +915,14 @@ pm_table_renumber(pm_table *t)
      * first frames, which one numbering of frames never has, keep the
      * order they were imported in. */
     g_ptr_array_sort(t->order, cmp_first_frame);
-    g_hash_table_remove_all(t->by_stream);
+    map_clear(&t->by_stream);
     for (guint i = 0; i < t->order->len; i++) {
         pm_conv *c = g_ptr_array_index(t->order, i);
 
         if (i > 0 && c->first_frame == ((pm_conv *)g_ptr_array_index(t->order, i - 1))->first_frame)
             ties++;
         c->stream = i;
-        g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
+        map_put(&t->by_stream, c->stream, c);
     }
     return ties;
 }

@@ -972,6 +972,53 @@ test_table_reset(void)
     pm_table_free(t);
 }
 
+/* Stream numbers that share their low bits (merged shards keep their
+ * original numbers, any 32-bit value but PM_STREAM_NONE): 3,000 multiples
+ * of 65,536 and the 100 largest numbers, added in two rounds with lookups
+ * in between, so the stream index grows while full of collisions. */
+static void
+test_table_colliding_streams(void)
+{
+    pm_table *t = pm_table_new();
+    uint32_t frame = 0, streams[3100];
+    bool ok = true;
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < 3000; i++)
+        streams[n++] = i << 16;
+    for (uint32_t i = 1; i <= 100; i++)
+        streams[n++] = PM_STREAM_NONE - i;
+    for (size_t i = 0; i < n; i++) {
+        pm_endpoint a = ep4(10, 2, (uint8_t)(i >> 8), (uint8_t)i, (uint16_t)(2000 + i));
+
+        feed(t, &frame, streams[i], a, EB, 1, PM_TCP_SYN, 0);
+        /* Every stream added so far is still found, the next one not yet. */
+        if (i % 500 == 0) {
+            for (size_t j = 0; j <= i; j++)
+                ok = ok && pm_table_lookup(t, streams[j]) && pm_table_lookup(t, streams[j])->stream == streams[j];
+            ok = ok && (i + 1 == n || !pm_table_lookup(t, streams[i + 1]));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        pm_endpoint a = ep4(10, 2, (uint8_t)(i >> 8), (uint8_t)i, (uint16_t)(2000 + i));
+
+        feed(t, &frame, streams[i], EB, a, 2, PM_TCP_ACK, 0);
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL(pm_table_count(t), n);
+    for (size_t i = 0; i < n; i++) {
+        const pm_conv *c = pm_table_lookup(t, streams[i]);
+
+        if (!c || c->stream != streams[i] || c->dir[PM_C2S].packets != 1 ||
+            c->dir[PM_S2C].packets != 2 || c->client.port != 2000 + i)
+            ok = false;
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_PTR_NULL(pm_table_lookup(t, 1u << 16 | 1));
+    CU_ASSERT_PTR_NULL(pm_table_lookup(t, PM_STREAM_NONE));
+    pm_table_free(t);
+}
+
 /* 10,000 conversations (more than one allocation block), stream numbers
  * scattered and including 0: every one is found and keeps its counters. */
 static void
@@ -2929,6 +2976,7 @@ main(void)
         { "extreme time stamps", test_table_extreme_times },
         { "reset", test_table_reset },
         { "10,000 streams", test_table_many_streams },
+        { "streams sharing their low bits", test_table_colliding_streams },
         { "stream 0", test_table_stream_zero },
         { "capture duplicates", test_capture_duplicates },
         { "duplicate ring against a model", test_dup_ring_model },
