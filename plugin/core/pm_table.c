@@ -617,6 +617,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->first_ts_us = p->ts_us;
         c->initial_rtt_ms = -1.0f;
         c->user_node = -1;
+        c->tree_node = -1;
         g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(p->stream), c);
         g_ptr_array_add(t->order, c);
     } else if (syn_only && !c->client_from_syn) {
@@ -775,6 +776,9 @@ pm_table_import(pm_table *t, const pm_conv *src)
     c->user_node = -1;
     c->user_value = 0;
     c->user_extra = 0;
+    c->tree_node = -1;
+    c->tree_value = 0;
+    c->tree_extra = 0;
     g_hash_table_insert(t->by_stream, GUINT_TO_POINTER(c->stream), c);
     g_ptr_array_add(t->order, c);
     return c;
