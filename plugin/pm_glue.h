@@ -55,7 +55,8 @@ const char *pm_capture_file(void);
 /* The dissector's conversation table of this file, fed every frame on
  * the first pass (summary included), or NULL. A tap without a filter that
  * is fed on the first pass sees exactly those records, so it reads this
- * table instead of building a second, equal one. */
+ * table instead of building a second, equal one; a stats tree doing so
+ * marks its conversations' tree_* fields, which the dissector leaves alone. */
 const pm_table *pm_glue_file_table(void);
 
 /* A new conversation table with the preferences in force. */
