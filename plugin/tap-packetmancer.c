@@ -548,21 +548,13 @@ st_forget_tcp(pm_st_state *s)
     g_hash_table_remove_all(s->names);
 }
 
-/* pm_table_add()'s test of a packet's direction (endpoint_equal in
- * pm_table.c): the whole address array, as the glue zero-fills it. */
-static gboolean
-st_same_endpoint(const pm_endpoint *a, const pm_endpoint *b)
-{
-    return a->family == b->family && a->port == b->port &&
-           memcmp(a->addr, b->addr, sizeof a->addr) == 0;
-}
-
 static tap_packet_status
 st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
           tap_flags_t flags _U_)
 {
     pm_st_state *s = st_tables ? g_hash_table_lookup(st_tables, st) : NULL;
-    const pm_packet *rec = data;
+    const pm_tap_record *tr = data;
+    const pm_packet *rec = &tr->pkt;
     const pm_table *table;
     pm_conv *c;
     pm_totals t;
@@ -584,7 +576,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         s->shared = !s->filtered;
     }
     s->last_frame = pinfo->num;
-    if (s->shared && (PINFO_FD_VISITED(pinfo) || !pm_glue_file_table() ||
+    if (s->shared && (!tr->in_file_table || !pm_glue_file_table() ||
                       g_hash_table_size(st_tables) != 1)) {
         /* In practice only on a pass's first record, right after the
          * reset above; anything shown from the shared table is forgotten
@@ -596,13 +588,9 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     if (rec->dns && s->node_dns_pairs)
         st_dns(st, s, rec->dns);
     if (s->shared) {
-        /* The dissector added this very record just before tapping it, so
-         * the conversation's client is the one pm_table_add() judged the
-         * direction by (a late SYN moves it before the direction is taken). */
         table = pm_glue_file_table();
         c = rec->stream == PM_STREAM_NONE ? NULL : pm_table_lookup(table, rec->stream);
-        if (c)
-            dir = st_same_endpoint(&rec->src, &c->client) ? PM_C2S : PM_S2C;
+        dir = tr->dir;
     } else {
         table = s->table;
         c = pm_table_add(s->table, rec, &dir);
