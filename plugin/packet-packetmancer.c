@@ -9,7 +9,9 @@
  * On later passes (tshark -2, the GUI re-dissecting a clicked packet, a
  * retap) TCP's fields are not guaranteed any more, so it rebuilds the same
  * record from the snapshot. On every pass the record is queued on the
- * "packetmancer" tap, where each report keeps its own table.
+ * "packetmancer" tap (as a pm_tap_record, which says whether this table
+ * already holds it): an output fed on the first pass without a filter
+ * reads this table, any other keeps one of its own.
  *
  * What the fields say: on the first pass, the conversation's verdict so
  * far (a single pass cannot know the future); on later passes, when the

@@ -1,6 +1,7 @@
 /* tap-packetmancer.c
  * The three PacketMancer outputs, each a listener on the "packetmancer"
- * tap with its own conversation table, so a tap's display filter changes
+ * tap with its own conversation table (unless, unfiltered on the first
+ * pass, it can read the dissector's), so a tap's display filter changes
  * only what that output sees:
  *
  *   -z packetmancer,report[,FILTER]   the human report      (stat_tap_ui)
@@ -131,13 +132,16 @@ tap_reset(void *tapdata)
 }
 
 static tap_packet_status
-tap_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_,
+tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
            const void *data, tap_flags_t flags _U_)
 {
     pm_tap *tap = tapdata;
-    const pm_packet *rec = data;
+    const pm_tap_record *tr = data;
+    const pm_packet *rec = &tr->pkt;
 
-    if (tap->shared && (PINFO_FD_VISITED(pinfo) || !pm_glue_file_table())) {
+    /* The record, not PINFO_FD_VISITED, says whether it is a first pass's:
+     * epan marks every frame visited before its taps run. */
+    if (tap->shared && (!tr->in_file_table || !pm_glue_file_table())) {
         /* Never the case within one pass after a first-pass record: a
          * retap starts with tap_reset(). */
         tap->shared = FALSE;
