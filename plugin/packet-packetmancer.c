@@ -9,7 +9,9 @@
  * On later passes (tshark -2, the GUI re-dissecting a clicked packet, a
  * retap) TCP's fields are not guaranteed any more, so it rebuilds the same
  * record from the snapshot. On every pass the record is queued on the
- * "packetmancer" tap, where each report keeps its own table.
+ * "packetmancer" tap (as a pm_tap_record, which says whether this table
+ * already holds it): an output fed on the first pass without a filter
+ * reads this table, any other keeps one of its own.
  *
  * What the fields say: on the first pass, the conversation's verdict so
  * far (a single pass cannot know the future); on later passes, when the
@@ -896,6 +898,7 @@ hint_if_fields_wanted(proto_tree *tree)
 static int
 dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    pm_tap_record *tr;
     pm_packet *rec;
     pm_frame *fr;
     pm_conv *c = NULL;
@@ -907,8 +910,11 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         return 0;
     }
 
-    rec = wmem_new(pinfo->pool, pm_packet);
+    tr = wmem_new(pinfo->pool, pm_tap_record);
+    rec = &tr->pkt;
     record_common(pinfo, rec);
+    tr->in_file_table = !PINFO_FD_VISITED(pinfo);
+    tr->dir = PM_C2S;
     fr = PINFO_FD_VISITED(pinfo) ? frame_get(pinfo->num, FALSE) : NULL;
     /* Later passes replay the first one's verdict and need no layers. */
     find_layers(PINFO_FD_VISITED(pinfo) ? NULL : tree, &layers);
@@ -949,6 +955,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             fr->stream_1 = rec->stream + 1;
             fr->tcp_flags = rec->tcp_flags;
             fr->dir = (guint8)dir;
+            tr->dir = (guint8)dir;
             fr->ack_rtt_ms = rec->ack_rtt_ms;
             fr->has_irtt = rec->initial_rtt_ms >= 0;
             fr->raised_to = c->last_may_raise ? note_raise(c, pinfo->num) : 0;
@@ -1006,7 +1013,7 @@ dissect_packetmancer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     dissect_dns_part(tvb, pinfo, tree, &layers, shown, rec);
     /* Frames of no conversation are tapped too: the summary counts every
      * packet. */
-    tap_queue_packet(pm_tap_id, pinfo, rec);
+    tap_queue_packet(pm_tap_id, pinfo, tr);
     return (fr || rec->dns) ? tvb_captured_length(tvb) : 0;
 }
 

@@ -37,8 +37,21 @@ typedef struct pm_prefs {
 
 extern pm_prefs pm_pref;
 
-/* Registered by packet-packetmancer.c. Every tap record is a pm_packet. */
+/* Registered by packet-packetmancer.c. Every tap record is a
+ * pm_tap_record, whose first member is the pm_packet. */
 extern int pm_tap_id;
+
+typedef struct pm_tap_record {
+    pm_packet pkt;
+    /* The dissector added pkt to its table (pm_glue_file_table()) just
+     * before tapping it: a first pass. PINFO_FD_VISITED cannot tell a tap
+     * that: epan marks the frame visited at the end of its dissection,
+     * before the tapped queue is pushed. */
+    gboolean in_file_table;
+    /* With in_file_table, for a TCP record: the direction that table
+     * counted pkt in (PM_C2S / PM_S2C), as pm_table_add returned it. */
+    guint8 dir;
+} pm_tap_record;
 
 /* tap-packetmancer.c: the -z packetmancer,report / ,json taps and the
  * stats tree. Called from proto_register_packetmancer(). */
@@ -55,7 +68,8 @@ const char *pm_capture_file(void);
 /* The dissector's conversation table of this file, fed every frame on
  * the first pass (summary included), or NULL. A tap without a filter that
  * is fed on the first pass sees exactly those records, so it reads this
- * table instead of building a second, equal one. */
+ * table instead of building a second, equal one; a stats tree doing so
+ * marks its conversations' tree_* fields, which the dissector leaves alone. */
 const pm_table *pm_glue_file_table(void);
 
 /* A new conversation table with the preferences in force. */

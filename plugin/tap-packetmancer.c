@@ -1,6 +1,7 @@
 /* tap-packetmancer.c
  * The three PacketMancer outputs, each a listener on the "packetmancer"
- * tap with its own conversation table, so a tap's display filter changes
+ * tap with its own conversation table (unless, unfiltered on the first
+ * pass, it can read the dissector's), so a tap's display filter changes
  * only what that output sees:
  *
  *   -z packetmancer,report[,FILTER]   the human report      (stat_tap_ui)
@@ -22,6 +23,7 @@
 #include <epan/epan.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/stats_tree.h>
+#include <epan/stats_tree_priv.h> /* st->filter: epan tells an init callback nothing else */
 #include <epan/tap.h>
 
 #include <errno.h>
@@ -130,13 +132,16 @@ tap_reset(void *tapdata)
 }
 
 static tap_packet_status
-tap_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_,
+tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
            const void *data, tap_flags_t flags _U_)
 {
     pm_tap *tap = tapdata;
-    const pm_packet *rec = data;
+    const pm_tap_record *tr = data;
+    const pm_packet *rec = &tr->pkt;
 
-    if (tap->shared && (PINFO_FD_VISITED(pinfo) || !pm_glue_file_table())) {
+    /* The record, not PINFO_FD_VISITED, says whether it is a first pass's:
+     * epan marks every frame visited before its taps run. */
+    if (tap->shared && (!tr->in_file_table || !pm_glue_file_table())) {
         /* Never the case within one pass after a first-pass record: a
          * retap starts with tap_reset(). */
         tap->shared = FALSE;
@@ -333,7 +338,11 @@ refuse_unknown(const char *opt_arg, void *userdata _U_)
  *   Conversations (packets)     per flow: packets, split C->S / S->C
  *   Conversations (bytes)       per flow: bytes, split C->S / S->C
  * Levels change as packets arrive, so level nodes are set, not ticked.
- * Each tree keeps its own table in st_tables, keyed by the stats_tree.
+ * Each tree keeps its own state in st_tables, keyed by the stats_tree.
+ * Like the report and the JSON, a lone unfiltered tree reads the
+ * dissector's table on the first pass instead of filling its own (see
+ * pm_st_state.shared); its per-conversation marks are the tree_* fields,
+ * which only one tree can own, hence "lone".
  * Only the first tree_conversations conversations (and as many DNS pairs)
  * get nodes of their own: the tree holds every node until it is closed,
  * about 2 KB per conversation, and a million of them help nobody; each
@@ -353,8 +362,8 @@ static const char *const st_hs_names[4] = {
 static const char st_by_bytes[] = "Conversations (bytes)";
 static const char st_unnamed[] = "Conversations not listed by name (tree_conversations)";
 static const char st_dns_unnamed[] = "DNS pairs not listed by name (tree_conversations)";
-/* user_node of a conversation (user_value of a DNS pair's high bits are
- * not free, so pairs use a flag bit) that has no nodes of its own. */
+/* tree_node of a conversation, user_node of a DNS pair, that has no nodes
+ * of its own. */
 #define ST_UNNAMED INT32_MIN
 
 static const char *const st_event_names[PM_EV_COUNT] = {
@@ -365,6 +374,12 @@ static const char *const st_event_names[PM_EV_COUNT] = {
 
 typedef struct pm_st_state {
     pm_table *table;
+    gboolean filtered;              /* a tree filter: only some records come */
+    /* As pm_tap.shared: records so far came from first passes, unfiltered,
+     * and this is the only tree, so table stays empty and the dissector's
+     * table is read. Cleared for good (until a retap) on the first record
+     * that breaks any of that. */
+    gboolean shared;
     pm_dns_table *dns;
     guint64 dns_per_level[4];
     int node_dns_levels, node_dns_msgs, node_dns_pairs;
@@ -404,6 +419,11 @@ st_init(stats_tree *st)
     if (!tree_args_valid())
         exit(1);
     s = g_new0(pm_st_state, 1);
+    /* tshark hands "packetmancer,tree," an empty filter, which filters
+     * nothing; whitespace alone is counted as a filter, only costing the
+     * shared table. */
+    s->filtered = st->filter && st->filter[0];
+    s->shared = !s->filtered;
 
     if (!st_tables)
         st_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -449,7 +469,7 @@ st_cleanup(stats_tree *st)
     g_free(s);
 }
 
-/* user_value of a conversation: (score << 2) | level, +1 once shown. */
+/* tree_value of a conversation: (score << 2) | level, +1 once shown. */
 #define ST_SHOWN(u) ((u) != 0)
 #define ST_LEVEL(u) (((u) - 1) & 3)
 #define ST_SCORE(u) (((u) - 1) >> 2)
@@ -519,18 +539,33 @@ st_dns(stats_tree *st, pm_st_state *s, const pm_dns_msg *m)
     }
 }
 
+/* Forgets the TCP half of what the tree counted: its own table, the
+ * buckets and the names, which are keyed by conversations of whichever
+ * table was read. */
+static void
+st_forget_tcp(pm_st_state *s)
+{
+    pm_table_reset(s->table);
+    memset(s->per_level, 0, sizeof s->per_level);
+    memset(s->per_hs, 0, sizeof s->per_hs);
+    s->named = s->unnamed = 0;
+    g_hash_table_remove_all(s->names);
+}
+
 static tap_packet_status
 st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
           tap_flags_t flags _U_)
 {
     pm_st_state *s = st_tables ? g_hash_table_lookup(st_tables, st) : NULL;
-    const pm_packet *rec = data;
+    const pm_tap_record *tr = data;
+    const pm_packet *rec = &tr->pkt;
+    const pm_table *table;
     pm_conv *c;
     pm_totals t;
     pm_verdict v;
     guint32 score;
     const char *flow = NULL, *filter = NULL;
-    int dir, node;
+    int dir = PM_C2S, node;
     gboolean named;
 
     if (!s)
@@ -538,24 +573,37 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     /* A retap starts again from frame 1: the tree's nodes were zeroed by
      * the stats tree itself, our table must follow. */
     if (pinfo->num <= s->last_frame) {
-        pm_table_reset(s->table);
+        st_forget_tcp(s);
         pm_dns_table_reset(s->dns);
-        memset(s->per_level, 0, sizeof s->per_level);
         memset(s->dns_per_level, 0, sizeof s->dns_per_level);
-        memset(s->per_hs, 0, sizeof s->per_hs);
-        s->named = s->unnamed = s->dns_named = s->dns_unnamed = 0;
-        g_hash_table_remove_all(s->names);
+        s->dns_named = s->dns_unnamed = 0;
+        s->shared = !s->filtered;
     }
     s->last_frame = pinfo->num;
+    if (s->shared && (!tr->in_file_table || !pm_glue_file_table() ||
+                      g_hash_table_size(st_tables) != 1)) {
+        /* In practice only on a pass's first record, right after the
+         * reset above; anything shown from the shared table is forgotten
+         * with it (names are keyed by its conversations). */
+        s->shared = FALSE;
+        st_forget_tcp(s);
+    }
 
     if (rec->dns && s->node_dns_pairs)
         st_dns(st, s, rec->dns);
-    c = pm_table_add(s->table, rec, &dir);
+    if (s->shared) {
+        table = pm_glue_file_table();
+        c = rec->stream == PM_STREAM_NONE ? NULL : pm_table_lookup(table, rec->stream);
+        dir = tr->dir;
+    } else {
+        table = s->table;
+        c = pm_table_add(s->table, rec, &dir);
+    }
     if (!c)
         return TAP_PACKET_DONT_REDRAW;
-    if (!ST_SHOWN(c->user_value) && !st_name_new(st, st_unnamed, &s->named, &s->unnamed))
-        c->user_node = ST_UNNAMED;
-    named = c->user_node != ST_UNNAMED;
+    if (!ST_SHOWN(c->tree_value) && !st_name_new(st, st_unnamed, &s->named, &s->unnamed))
+        c->tree_node = ST_UNNAMED;
+    named = c->tree_node != ST_UNNAMED;
 
     /* The conversations view: packets and bytes per flow and direction.
      * (Tree counts are 32-bit: a flow past 2 GiB saturates here, not in
@@ -584,34 +632,34 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     pm_conv_totals(c, &pm_pref.score, &t);
     v = pm_score(&pm_pref.score, &t);
     score = MIN(v.score, G_MAXUINT32 >> 3);
-    if (!ST_SHOWN(c->user_value) || ST_LEVEL(c->user_value) != (guint32)v.level ||
-        ST_SCORE(c->user_value) != score) {
+    if (!ST_SHOWN(c->tree_value) || ST_LEVEL(c->tree_value) != (guint32)v.level ||
+        ST_SCORE(c->tree_value) != score) {
         st_move(st, s->per_level, st_level_names, s->node_levels, st_levels,
-                pm_table_count(s->table),
-                ST_SHOWN(c->user_value) ? (int)ST_LEVEL(c->user_value) : -1, v.level);
+                pm_table_count(table),
+                ST_SHOWN(c->tree_value) ? (int)ST_LEVEL(c->tree_value) : -1, v.level);
         if (named)
-            c->user_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
-        set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(s->table), G_MAXINT));
-        c->user_value = ((score << 2) | (guint32)v.level) + 1;
+            c->tree_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
+        set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(table), G_MAXINT));
+        c->tree_value = ((score << 2) | (guint32)v.level) + 1;
     }
     /* Handshake outcomes move as packets arrive (a SYN is "no_answer"
-     * until the SYN-ACK): kept like the levels, user_extra = shown + 1. */
-    if (c->user_extra != (guint8)t.handshake + 1) {
-        st_move(st, s->per_hs, st_hs_names, s->node_hs, st_handshakes, pm_table_count(s->table),
-                c->user_extra - 1, t.handshake);
-        c->user_extra = (guint8)t.handshake + 1;
+     * until the SYN-ACK): kept like the levels, tree_extra = shown + 1. */
+    if (c->tree_extra != (guint8)t.handshake + 1) {
+        st_move(st, s->per_hs, st_hs_names, s->node_hs, st_handshakes, pm_table_count(table),
+                c->tree_extra - 1, t.handshake);
+        c->tree_extra = (guint8)t.handshake + 1;
     }
     /* RTT of the data this packet acknowledges: Count/Average/Min/Max in
      * microseconds (tree values are integers). */
     if (named && rec->ack_rtt_ms >= 0)
         avg_stat_node_add_value_int(st, dir == PM_C2S ? "RTT of S->C data (us)" : "RTT of C->S data (us)",
-                                    c->user_node, FALSE, (gint)MIN(rec->ack_rtt_ms * 1000.0, G_MAXINT));
+                                    c->tree_node, FALSE, (gint)MIN(rec->ack_rtt_ms * 1000.0, G_MAXINT));
 
     /* Evidence under the conversation: a node named by its display filter
      * whose count is its packets and whose Min/Max are its first and last
      * frames; per event kind the same, plus the first few frames by name. */
     if (named)
-        avg_stat_node_add_value_int(st, filter, c->user_node, FALSE, (gint)pinfo->num);
+        avg_stat_node_add_value_int(st, filter, c->tree_node, FALSE, (gint)pinfo->num);
     for (int i = 0; i < PM_EV_COUNT; i++) {
         if (rec->events & (1u << i)) {
             int ev_node;
@@ -620,7 +668,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
             tick_stat_node(st, st_event_names[i], s->node_events, FALSE);
             if (!named)
                 continue;
-            ev_node = avg_stat_node_add_value_int(st, st_event_names[i], c->user_node, TRUE,
+            ev_node = avg_stat_node_add_value_int(st, st_event_names[i], c->tree_node, TRUE,
                                                   (gint)pinfo->num);
             if (c->evidence_n[i] <= PM_EVIDENCE_FRAMES &&
                 c->evidence[i][c->evidence_n[i] - 1] == pinfo->num) {

@@ -157,17 +157,23 @@ typedef struct pm_conv {
     uint8_t rtt_one;
     uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
     uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
-    /* Free for the owner of the table (the stats tree keeps its node id
-     * and the level it last showed here); the core never reads them. */
     uint8_t dup_run[2];       /* real duplicate ACKs in each direction's current run */
     uint16_t last_events;     /* events counted for the last packet added */
     bool last_was_copy;       /* ... and whether it was a capture duplicate */
     bool last_may_raise;      /* ... and whether it changed anything that can
                                * raise the score or level (see pm_table_add) */
+    /* Free for the owner of the table (the dissector keeps the highest
+     * level it announced in user_value); the core never reads them. */
     int32_t user_node;
     uint32_t user_value;
     uint8_t user_extra;
     const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
+    /* Free for the owner as well, kept apart for a stats tree: a tree may
+     * read the dissector's table instead of its own (tap-packetmancer.c),
+     * and user_* there are the dissector's. The core never reads them. */
+    uint8_t tree_extra;
+    int32_t tree_node;
+    uint32_t tree_value;
 } pm_conv;
 
 /* Whole-capture summary over every packet the table was fed. */

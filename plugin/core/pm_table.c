@@ -712,6 +712,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->first_ts_us = p->ts_us;
         c->initial_rtt_ms = -1.0f;
         c->user_node = -1;
+        c->tree_node = -1;
         map_put(&t->by_stream, p->stream, c);
         g_ptr_array_add(t->order, c);
     } else if (syn_only && !c->client_from_syn) {
@@ -871,6 +872,9 @@ pm_table_import(pm_table *t, const pm_conv *src)
     c->user_value = 0;
     c->user_extra = 0;
     c->user_ptr = NULL;
+    c->tree_node = -1;
+    c->tree_value = 0;
+    c->tree_extra = 0;
     map_put(&t->by_stream, c->stream, c);
     g_ptr_array_add(t->order, c);
     return c;

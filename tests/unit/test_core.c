@@ -747,6 +747,51 @@ test_table_direction_synack_then_syn(void)
     pm_table_free(t);
 }
 
+/* A stats tree reading the dissector's table takes a packet's direction
+ * as "its source is the client", looked up right after the packet was
+ * added, and keeps its marks in the tree_* fields: both must hold for
+ * every packet, the first of a conversation and a late SYN included. */
+static void
+test_table_direction_after_add(void)
+{
+    static const struct { int from_a; uint8_t flags; } seq[] = {
+        { 0, PM_TCP_ACK }, { 1, PM_TCP_ACK }, { 0, PM_TCP_SYN | PM_TCP_ACK },
+        { 1, PM_TCP_SYN }, { 0, PM_TCP_SYN }, { 0, PM_TCP_RST }, { 1, PM_TCP_ACK },
+    };
+    pm_table *t = pm_table_new();
+    pm_conv *c = NULL;
+
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < G_N_ELEMENTS(seq); i++) {
+            pm_packet p = mkpkt((uint32_t)i + 1, 8, seq[i].from_a ? EA : EB,
+                                seq[i].from_a ? EB : EA, seq[i].flags, 0, 60, 0);
+            int dir = -1;
+
+            c = pm_table_add(t, &p, &dir);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+            CU_ASSERT_EQUAL(dir, ep_eq(&p.src, &c->client) ? PM_C2S : PM_S2C);
+            if (i == 0) {
+                CU_ASSERT_EQUAL(c->tree_node, -1);
+                CU_ASSERT_EQUAL(c->tree_value, 0);
+                CU_ASSERT_EQUAL(c->tree_extra, 0);
+                c->tree_node = 7;
+                c->tree_value = 9;
+                c->tree_extra = 3;
+            }
+        }
+        /* The late SYN (from A) made A the client, and nothing touched
+         * the owner's marks. */
+        CU_ASSERT(ep_eq(&c->client, &EA));
+        CU_ASSERT_EQUAL(c->tree_node, 7);
+        CU_ASSERT_EQUAL(c->tree_value, 9);
+        CU_ASSERT_EQUAL(c->tree_extra, 3);
+        CU_ASSERT_EQUAL(c->user_value, 0);
+        /* A reset table starts clean again (round 2 checks it). */
+        pm_table_reset(t);
+    }
+    pm_table_free(t);
+}
+
 /* Every event lands in its own counter, in the sender's direction. */
 static void
 test_table_counters(void)
@@ -2970,6 +3015,7 @@ main(void)
         { "late SYN swaps sides and counters", test_table_direction_late_syn_swaps },
         { "late SYN from the client swaps nothing", test_table_direction_late_syn_same_side },
         { "SYN/ACK then SYN", test_table_direction_synack_then_syn },
+        { "direction = source is the client after the add; tree marks", test_table_direction_after_add },
         { "per-direction counters", test_table_counters },
         { "evidence frames and filters", test_table_evidence },
         { "summary", test_table_summary },

@@ -811,6 +811,35 @@ test_refused(void)
     pm_dns_table_free(d);
 }
 
+/* An imported conversation is the owner's to mark afresh: neither the
+ * dissector's user_* nor a stats tree's tree_* marks come along. */
+static void
+test_import_clears_owner_marks(void)
+{
+    pm_table *t = pm_table_new();
+    pm_conv src, *c;
+
+    memset(&src, 0, sizeof src);
+    src.stream = 4;
+    src.client.family = src.server.family = 4;
+    src.initial_rtt_ms = -1.0f;
+    src.user_node = 5;
+    src.user_value = 6;
+    src.user_extra = 7;
+    src.tree_node = 8;
+    src.tree_value = 9;
+    src.tree_extra = 10;
+    c = pm_table_import(t, &src);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->user_node, -1);
+    CU_ASSERT_EQUAL(c->user_value, 0);
+    CU_ASSERT_EQUAL(c->user_extra, 0);
+    CU_ASSERT_EQUAL(c->tree_node, -1);
+    CU_ASSERT_EQUAL(c->tree_value, 0);
+    CU_ASSERT_EQUAL(c->tree_extra, 0);
+    pm_table_free(t);
+}
+
 int
 main(void)
 {
@@ -832,7 +861,8 @@ main(void)
         !CU_add_test(s, "round trip of floats", test_round_trip_floats) ||
         !CU_add_test(s, "two shards merge into the whole", test_merge_shards) ||
         !CU_add_test(s, "one DNS pair in two parts", test_merge_split_pair) ||
-        !CU_add_test(s, "bad documents refused", test_refused)) {
+        !CU_add_test(s, "bad documents refused", test_refused) ||
+        !CU_add_test(s, "import clears the owner's marks", test_import_clears_owner_marks)) {
         CU_cleanup_registry();
         return 1;
     }
