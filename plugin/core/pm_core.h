@@ -167,13 +167,13 @@ typedef struct pm_conv {
     int32_t user_node;
     uint32_t user_value;
     uint8_t user_extra;
-    const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
     /* Free for the owner as well, kept apart for a stats tree: a tree may
      * read the dissector's table instead of its own (tap-packetmancer.c),
      * and user_* there are the dissector's. The core never reads them. */
     uint8_t tree_extra;
     int32_t tree_node;
     uint32_t tree_value;
+    const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
 } pm_conv;
 
 /* Whole-capture summary over every packet the table was fed. */
