@@ -457,7 +457,7 @@ tcp_analysis_shown(const pm_layers *l, gboolean tapped)
         return TRUE;
     if (!t || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 20))
         return FALSE;
-    hlen = (tvb_get_guint8(t, l->tcp->start + 12) >> 4) * 4u;
+    hlen = (tvb_get_ntohs(t, l->tcp->start + 12) >> 12) * 4u;
     return hlen >= 20 && tvb_bytes_exist(t, l->tcp->start, (gint)hlen);
 }
 
