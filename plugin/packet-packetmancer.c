@@ -450,12 +450,12 @@ tcp_stream_of(packet_info *pinfo, const pm_layers *l, guint32 *stream,
 static gboolean
 tcp_analysis_shown(const pm_layers *l, gboolean tapped)
 {
-    tvbuff_t *t = l->tcp ? l->tcp->ds_tvb : NULL;
+    tvbuff_t *t;
     guint hlen;
 
     if (tapped)
         return TRUE;
-    if (!t || l->tcp->start < 0 || !tvb_bytes_exist(t, l->tcp->start, 20))
+    if (!(t = tcp_header_tvb(l)))
         return FALSE;
     hlen = (tvb_get_ntohs(t, l->tcp->start + 12) >> 12) * 4u;
     return hlen >= 20 && tvb_bytes_exist(t, l->tcp->start, (gint)hlen);
