@@ -811,8 +811,6 @@ read_conv(reader *r, int obj, pm_table *t, uint32_t stream)
     c.rtt[0] = have[0] ? &k[0] : NULL;
     c.rtt[1] = have[1] ? &k[1] : NULL;
     c.stream = stream;
-    c.user_node = -1;
-    c.tree_node = -1;
     if (!pm_table_import(t, &c))
         return fail(r, "stream %u is already in the table", stream);
     return true;

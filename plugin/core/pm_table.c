@@ -641,6 +641,20 @@ pm_conv_rtt(const pm_conv *c, int dir, pm_rtt_stats *out)
     return true;
 }
 
+/* The owners' fields of a conversation new to this table, as unmarked:
+ * what another table's owner put there (an import) means nothing here. */
+static void
+owner_marks_clear(pm_conv *c)
+{
+    c->user_node = -1;
+    c->user_value = 0;
+    c->user_extra = 0;
+    c->user_ptr = NULL;
+    c->tree_node = -1;
+    c->tree_value = 0;
+    c->tree_extra = 0;
+}
+
 /* An ACK's RTT times the data the other side sent: file it there. */
 static void
 add_rtt(pm_conv *c, int ack_dir, float ms)
@@ -711,8 +725,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->first_frame = p->frame;
         c->first_ts_us = p->ts_us;
         c->initial_rtt_ms = -1.0f;
-        c->user_node = -1;
-        c->tree_node = -1;
+        owner_marks_clear(c);
         map_put(&t->by_stream, p->stream, c);
         g_ptr_array_add(t->order, c);
     } else if (syn_only && !c->client_from_syn) {
@@ -868,13 +881,7 @@ pm_table_import(pm_table *t, const pm_conv *src)
         c->rtt[d] = src->rtt[d] ? g_memdup2(src->rtt[d], sizeof(struct pm_sketch)) : NULL;
         c->rtt_small[d] = src->rtt_small[d] ? g_memdup2(src->rtt_small[d], sizeof(struct pm_rtt_small)) : NULL;
     }
-    c->user_node = -1;
-    c->user_value = 0;
-    c->user_extra = 0;
-    c->user_ptr = NULL;
-    c->tree_node = -1;
-    c->tree_value = 0;
-    c->tree_extra = 0;
+    owner_marks_clear(c);
     map_put(&t->by_stream, c->stream, c);
     g_ptr_array_add(t->order, c);
     return c;
