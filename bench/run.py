@@ -8,7 +8,8 @@ Every tshark runs through tests/tshark-pm (--plugin SO for "with",
 --plugin none for "without"): same tshark, same throwaway HOME, same user
 (nobody when run as root). Sections (docs/PERFORMANCE.md explains them):
 
-  overhead   wall time (median of --repeat runs, interleaved) and peak RSS of
+  overhead   wall time (--repeat rounds; each run with the plugin between two
+             baseline runs, ratio to their mean) and peak RSS of
              plain TCP analysis (-Y tcp.analysis.flags, no plugin) against
              -z packetmancer,json / ,tree / ,report, on a --packets capture
   callgrind  the same four commands under callgrind on a smaller capture
@@ -171,29 +172,56 @@ class Bench:
         f = self.big()
         s = self.summary(f)
         log(f"\n== a. Overhead: {os.path.basename(f)} ({s.get('packets', '?')} packets, "
-            f"{s.get('conversations', '?')} conversations), median of {self.a.repeat}, load {load()}")
+            f"{s.get('conversations', '?')} conversations), {self.a.repeat} rounds, load {load()}")
         cmds = self.commands(f)
+        base = cmds[0][0]
         walls = {c[0]: [] for c in cmds}
         rss = {c[0]: [] for c in cmds}
         cpus = {c[0]: [] for c in cmds}
+        # Every run with the plugin sits between two baseline runs and is
+        # compared with their mean: on a shared machine the speed of the
+        # same command drifts by tens of percent over minutes, and a ratio
+        # of neighbours cancels most of it where a ratio of medians does not.
+        paired = {c[0]: ([], []) for c in cmds[1:]}
+
+        def one(i, name, plugin, args):
+            w, m, _ = self.run(plugin, args)
+            walls[name].append(w)
+            rss[name].append(m)
+            cpus[name].append(self.last_cpu)
+            log(f"#   round {i + 1}: {name}: {w:.2f} s wall, {self.last_cpu:.2f} s CPU, {m / 1024:.0f} MiB")
+            return w, self.last_cpu
+
+        prev = one(0, *cmds[0])
         for i in range(self.a.repeat):
-            for name, plugin, args in cmds:   # interleaved: drift hits all alike
-                w, m, _ = self.run(plugin, args)
-                walls[name].append(w)
-                rss[name].append(m)
-                cpus[name].append(self.last_cpu)
-                log(f"#   run {i + 1}: {name}: {w:.2f} s wall, {self.last_cpu:.2f} s CPU, {m / 1024:.0f} MiB")
-        base = cmds[0][0]
+            for name, plugin, args in cmds[1:]:
+                w, c = one(i, name, plugin, args)
+                nxt = one(i, *cmds[0])
+                paired[name][0].append(w / ((prev[0] + nxt[0]) / 2))
+                paired[name][1].append(c / ((prev[1] + nxt[1]) / 2))
+                prev = nxt
         bw, bm = statistics.median(walls[base]), max(rss[base])
         bc = statistics.median(cpus[base])
-        log(f"{'command':46} {'wall s':>8} {'ratio':>6} {'CPU s':>8} {'ratio':>6} {'peak RSS MiB':>13} {'ratio':>6}")
+        bf = min(walls[base])
+        log(f"{'command':46} {'wall s':>8} {'ratio':>6} {'paired':>6} {'(range)':>13} {'fastest':>7} "
+            f"{'CPU s':>8} {'paired':>6} {'peak RSS MiB':>13} {'ratio':>6}")
         rows = []
         for name, _, _ in cmds:
             w, m, c = statistics.median(walls[name]), max(rss[name]), statistics.median(cpus[name])
+            pw, pc = paired.get(name, ([1.0], [1.0]))
             rows.append({"command": name, "wall_s": w, "wall_ratio": w / bw, "cpu_s": c, "cpu_ratio": c / bc,
-                         "rss_kib": m, "rss_ratio": m / bm, "walls": walls[name]})
-            log(f"{name:46} {w:8.2f} {w / bw:6.3f} {c:8.2f} {c / bc:6.3f} {m / 1024:13.0f} {m / bm:6.3f}")
-        log(f"(load after: {load()}; target ratio <= 1.10)")
+                         "paired_wall_ratio": statistics.median(pw), "paired_wall_ratios": pw,
+                         "paired_cpu_ratio": statistics.median(pc), "paired_cpu_ratios": pc,
+                         "fastest_ratio": min(walls[name]) / bf,
+                         "rss_kib": m, "rss_ratio": m / bm, "walls": walls[name], "cpus": cpus[name]})
+            rng = f"{min(pw):.3f}-{max(pw):.3f}"
+            log(f"{name:46} {w:8.2f} {w / bw:6.3f} {statistics.median(pw):6.3f} {rng:>13} "
+                f"{min(walls[name]) / bf:7.3f} "
+                f"{c:8.2f} {statistics.median(pc):6.3f} {m / 1024:13.0f} {m / bm:6.3f}")
+        log("(ratio: of medians; paired: median over rounds of each run against the mean of the")
+        log(" baseline runs just before and after it; fastest: fastest run against fastest baseline")
+        log(" (interference only ever slows a run down); CPU: user + system seconds;")
+        log(f" load after: {load()}; target ratio <= 1.10)")
         self.results["overhead"] = rows
 
     def callgrind_many(self, jobs):
@@ -534,7 +562,7 @@ def main():
     ap.add_argument("--sections", default="overhead,callgrind,idle,profile,knobs,parallel",
                     help="comma list of: overhead,callgrind,idle,profile,knobs,parallel,scale")
     ap.add_argument("--scale", action="store_true", help="add the scale section (minutes, GBs)")
-    ap.add_argument("--repeat", type=int, default=3, help="wall-time runs per command (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="overhead rounds: runs per plugin command, each between two baseline runs")
     ap.add_argument("--packets", type=int, default=2000000)
     ap.add_argument("--conversations", type=int, default=20000)
     ap.add_argument("--loss", type=float, default=0.01)
