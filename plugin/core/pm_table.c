@@ -11,8 +11,9 @@
  * to its sender, swapping what was already counted, so the answer does
  * not depend on whether the capture caught the handshake first.
  *
- * Memory: conversations are allocated in blocks of PM_BLOCK; a GHashTable
- * maps stream numbers to them and a GPtrArray keeps first-seen order.
+ * Memory: conversations are allocated in blocks of PM_BLOCK; an
+ * open-addressed map (conv_map) finds them by stream number and a
+ * GPtrArray keeps first-seen order.
  *
  * Copyright (c) 2026 The PacketMancer authors
  * SPDX-License-Identifier: MIT
@@ -29,7 +30,7 @@
 #define PM_BLOCK 256
 
 /* The frames most recently seen, to recognise capture duplicates: a FIFO
- * of PM_DUP_RECENT entries (32 bytes each, 2 MiB per table at most,
+ * of PM_DUP_RECENT entries (24 bytes each, 1.5 MiB per table at most,
  * allocated as it fills) indexed by a hash of (stream, direction,
  * fingerprint) (two 8-byte slots per entry, 1 MiB). Copies made by a
  * SPAN port or a merged capture sit next to their original; a capture
