@@ -212,6 +212,8 @@ tap_draw(void *tapdata)
         .no_tcp_health = pm_pref.tcp_health == PM_OFF,
         .json_top = pm_pref.json_top,
         .state = pm_pref.json_state == PM_ON,
+        .has_dup_window = TRUE,
+        .dup_window_ms = pm_pref.dup_window_ms,
     };
 
     if (pm_pref.dns_health == PM_ON) {

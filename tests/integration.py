@@ -751,6 +751,7 @@ def t_settings_and_versions():
     st = doc["summary"]["settings"]
     eq((st["weight_retransmission"], st["weight_zero_window"], st["language"], st["detectors"]),
        (6, 9, "es", ["tcp_health", "dns_health"]), "settings in force")
+    eq(st["dup_window_ms"], 10, "capture-duplicate window in force (the default)")
     _, ver, _ = plain("--version")
     eq(doc["summary"]["wireshark_version"], re.search(r"\(Wireshark\) (\d+\.\d+\.\d+)", ver).group(1),
        "wireshark_version")

@@ -479,6 +479,10 @@ def test_errors():
     other = wd / "other.json"
     tshark_json(DEMO, other, "packetmancer.weight_retransmission:13")
     expect_error(EX_INPUT, [doc0, other], other, "weight_retransmission", doc0)
+    window = wd / "window.json"
+    eq(tshark_json(DEMO, window, "packetmancer.dup_window_ms:25")["summary"]["settings"]["dup_window_ms"],
+       25, "the window in force is in the settings")
+    expect_error(EX_INPUT, [doc0, window], window, "dup_window_ms", doc0)
     dnsoff = wd / "dnsoff.json"
     tshark_json(DEMO, dnsoff, "packetmancer.dns_health:off")
     expect_error(EX_INPUT, [doc0, dnsoff], dnsoff, "detectors")

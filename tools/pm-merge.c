@@ -359,6 +359,8 @@ main(int argc, char **argv)
             .no_tcp_health = !first.tcp_health,
             .json_top = json_top,
             .state = state,    /* by default, so that merged documents merge again */
+            .has_dup_window = first.has_dup_window,
+            .dup_window_ms = first.dup_window_ms,
         };
         if (ties)
             fprintf(stderr, ME ": warning: %zu conversations start at the same frame as another: "

@@ -1005,6 +1005,8 @@ json_settings(pm_json *d, const pm_model *m, const pm_render_opts *o)
         json_uint(d, v[i].name, values[i]);
     /* 0: every conversation is listed, as the document always did. */
     json_uint(d, "json_top", o->json_top);
+    if (o->has_dup_window)
+        json_uint(d, "dup_window_ms", o->dup_window_ms);
     if (m->has_dns) {
         const pm_dns_params *q = &m->dns_params;
         const struct { const char *name; unsigned value; } dv[] = {

@@ -88,6 +88,11 @@ typedef struct pm_render_opts {
      * from shards of one capture, merge exactly (packetmancer-merge). */
     unsigned json_top;
     bool state;
+    /* JSON only: the capture-duplicate window the table was fed with, in
+     * the settings when has_dup_window (it changes what is counted, so
+     * parts made with different windows must not merge). */
+    bool has_dup_window;
+    unsigned dup_window_ms;
 } pm_render_opts;
 
 void pm_render_report(const pm_model *m, const pm_render_opts *o, GString *out);

@@ -935,6 +935,12 @@ read_settings(reader *r, int set, pm_state_doc *doc)
     if (!get_uint(r, set, "json_top", UINT_MAX, &v))
         return false;
     doc->json_top = (unsigned)v;
+    doc->has_dup_window = member(r, set, "dup_window_ms") >= 0;
+    if (doc->has_dup_window) {
+        if (!get_uint(r, set, "dup_window_ms", UINT_MAX, &v))
+            return false;
+        doc->dup_window_ms = (unsigned)v;
+    }
     if ((a = need(r, set, "detectors", JSMN_ARRAY)) < 0)
         return false;
     for (int i = 0, e = a + 1; i < r->tok[a].size; i++, e = skip(r, e)) {
@@ -1351,5 +1357,8 @@ pm_state_doc_mismatch(const pm_state_doc *a, const pm_state_doc *b)
         if (*(const unsigned *)((const char *)&a->dns + dns_settings[i].offset) !=
             *(const unsigned *)((const char *)&b->dns + dns_settings[i].offset))
             return dns_settings[i].name;
+    if (a->has_dup_window != b->has_dup_window ||
+        (a->has_dup_window && a->dup_window_ms != b->dup_window_ms))
+        return "dup_window_ms";
     return NULL;
 }

@@ -48,6 +48,10 @@ typedef struct pm_state_doc {
     pm_dns_params dns;           /* the defaults when DNS health was off */
     bool tcp_health, dns_health; /* the "detectors" */
     unsigned json_top;
+    /* The capture-duplicate window; documents made before it was written
+     * have none. */
+    bool has_dup_window;
+    unsigned dup_window_ms;
     pm_summary summary;
     size_t conversations, dns_pairs;   /* how many it carried */
 } pm_state_doc;
@@ -71,8 +75,8 @@ void pm_state_doc_clear(pm_state_doc *doc);
 
 /* NULL when a and b may be merged, else the name of the first setting in
  * which they differ ("schema", "plugin_version", "detectors",
- * "weight_retransmission", "dns_min_queries", ...). Language, file and
- * json_top may differ. */
+ * "weight_retransmission", "dns_min_queries", "dup_window_ms", ...).
+ * Language, file and json_top may differ. */
 const char *pm_state_doc_mismatch(const pm_state_doc *a, const pm_state_doc *b);
 
 /* ------------------------------------------------ table import APIs */

@@ -34,14 +34,16 @@ static pm_dns_params DP;
 
 /* ============================================================ helpers */
 
+/* window_ms < 0: the document names no capture-duplicate window. */
 static char *
-render(const pm_table *t, const pm_dns_table *d, const pm_score_params *sp,
-       const pm_dns_params *dp, bool state)
+render_window(const pm_table *t, const pm_dns_table *d, const pm_score_params *sp,
+              const pm_dns_params *dp, bool state, int window_ms)
 {
     pm_model *m = pm_model_build(t, sp);
     pm_render_opts o = {
         .file = "hand.pcap", .top = 5, .lang = PM_LANG_EN, .wireshark_version = "4.0.17",
         .plugin_version = "0.1.0", .params = sp, .state = state,
+        .has_dup_window = window_ms >= 0, .dup_window_ms = window_ms >= 0 ? (unsigned)window_ms : 0,
     };
     GString *out = g_string_new(NULL);
 
@@ -50,6 +52,13 @@ render(const pm_table *t, const pm_dns_table *d, const pm_score_params *sp,
     CU_ASSERT_TRUE(pm_render_json(m, &o, out));
     pm_model_free(m);
     return g_string_free(out, FALSE);
+}
+
+static char *
+render(const pm_table *t, const pm_dns_table *d, const pm_score_params *sp,
+       const pm_dns_params *dp, bool state)
+{
+    return render_window(t, d, sp, dp, state, -1);
 }
 
 /* Loads a copy of json (pm_state_load modifies its buffer). */
@@ -806,6 +815,34 @@ test_refused(void)
     pm_state_doc_clear(&x);
     pm_state_doc_clear(&y);
     g_free(bad);
+    /* The capture-duplicate window is read back and must agree; a
+     * document that names none (made before it was written) does not
+     * merge with one that does. */
+    {
+        char *w10 = render_window(t, NULL, &SP, &DP, true, 10);
+        char *w25 = render_window(t, NULL, &SP, &DP, true, 25);
+        pm_state_doc z;
+        pm_table *t2 = pm_table_new();
+
+        CU_ASSERT_PTR_NULL(strstr(good, "dup_window_ms"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(w10, "\"dup_window_ms\": 10"));
+        CU_ASSERT_TRUE(load(good, map3, 3, t2, d, &next, &x, &err));
+        CU_ASSERT_TRUE(load(w10, map3, 3, t2, d, &next, &y, &err));
+        CU_ASSERT_TRUE(load(w25, map3, 3, t2, d, &next, &z, &err));
+        CU_ASSERT_FALSE(x.has_dup_window);
+        CU_ASSERT_TRUE(y.has_dup_window && y.dup_window_ms == 10);
+        CU_ASSERT_TRUE(z.has_dup_window && z.dup_window_ms == 25);
+        CU_ASSERT_PTR_NULL(pm_state_doc_mismatch(&y, &y));
+        CU_ASSERT_STRING_EQUAL(pm_state_doc_mismatch(&y, &z), "dup_window_ms");
+        CU_ASSERT_STRING_EQUAL(pm_state_doc_mismatch(&x, &y), "dup_window_ms");
+        CU_ASSERT_STRING_EQUAL(pm_state_doc_mismatch(&y, &x), "dup_window_ms");
+        pm_state_doc_clear(&x);
+        pm_state_doc_clear(&y);
+        pm_state_doc_clear(&z);
+        pm_table_free(t2);
+        g_free(w10);
+        g_free(w25);
+    }
     g_free(good);
     pm_table_free(t);
     pm_dns_table_free(d);
