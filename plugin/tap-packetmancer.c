@@ -475,6 +475,7 @@ st_cleanup(stats_tree *st)
 #define ST_SHOWN(u) ((u) != 0)
 #define ST_LEVEL(u) (((u) - 1) & 3)
 #define ST_SCORE(u) (((u) - 1) >> 2)
+#define ST_OK_0 ((0u << 2 | (guint32)PM_LEVEL_OK) + 1)   /* shown: score 0, level OK */
 
 /* Counts that move between buckets as packets arrive (a conversation's
  * level, its handshake outcome): one item leaves bucket `from` (-1 when it
@@ -631,6 +632,15 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     increase_stat_node(st, st_by_packets, 0, TRUE, 1);
     increase_stat_node(st, st_by_bytes, 0, TRUE, (gint)MIN(rec->length, G_MAXINT));
 
+    /* A conversation shown at score 0 and level OK stays there on a
+     * packet that cannot raise it (pm_table_add's last_may_raise, for
+     * this packet in either table): neither can fall. That is most
+     * packets of a healthy capture, and scoring them was the bulk of
+     * what this callback cost for a conversation not listed by name. */
+    if (c->tree_value == ST_OK_0 && !c->last_may_raise) {
+        t.handshake = pm_conv_handshake(c);
+        goto scored;
+    }
     pm_conv_totals(c, &pm_pref.score, &t);
     v = pm_score(&pm_pref.score, &t);
     score = MIN(v.score, G_MAXUINT32 >> 3);
@@ -644,6 +654,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
         set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(table), G_MAXINT));
         c->tree_value = ((score << 2) | (guint32)v.level) + 1;
     }
+scored:
     /* Handshake outcomes move as packets arrive (a SYN is "no_answer"
      * until the SYN-ACK): kept like the levels, tree_extra = shown + 1. */
     if (c->tree_extra != (guint8)t.handshake + 1) {
