@@ -18,6 +18,7 @@
  */
 
 #include "pm_glue.h"
+#include "pm_output.h"
 #include "pm_report.h"
 
 #include <epan/epan.h>
@@ -27,10 +28,9 @@
 #include <epan/tap.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <unistd.h> /* isatty */
 
 #include "pm_version.h"
 
@@ -155,40 +155,24 @@ tap_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
 }
 
 /* Writes the JSON document to path without ever leaving a partial file
- * there: a temporary file in the same folder, renamed over path once
- * complete and flushed. The document is streamed, never held whole in
+ * there (pm_output). The document is streamed, never held whole in
  * memory. */
 static gboolean
 write_atomically(const char *path, const pm_model *m, const pm_render_opts *o)
 {
-    char *dir = g_path_get_dirname(path);
-    char *tmp = g_build_filename(dir, ".packetmancer-XXXXXX", NULL);
-    int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
-    gboolean ok = fd >= 0;
+    pm_output out;
+    gboolean ok = pm_output_open(&out, path);
     gboolean rendered = TRUE;
-    FILE *f = ok ? fdopen(fd, "w") : NULL;
 
-    if (ok && !f) {
-        close(fd);
-        ok = FALSE;
-    }
-    if (f) {
-        rendered = pm_render_json_file(m, o, f);
-        ok = fflush(f) == 0 && rendered;
-        ok = fsync(fileno(f)) == 0 && ok;
-        ok = fclose(f) == 0 && ok;
-        if (ok)
-            ok = rename(tmp, path) == 0;
-        if (!ok)
-            unlink(tmp);
+    if (ok) {
+        rendered = pm_render_json_file(m, o, out.f);
+        ok = pm_output_close(&out, rendered);
     }
     if (!rendered)
         fprintf(stderr, "packetmancer: internal error while writing JSON; no document written\n");
     else if (!ok)
         fprintf(stderr, "packetmancer: cannot write the JSON document to %s: %s\n", path,
                 g_strerror(errno));
-    g_free(tmp);
-    g_free(dir);
     return ok;
 }
 

@@ -24,17 +24,15 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib.h>
-#include <glib/gstdio.h>
 
 #include "pm_core.h"
 #include "pm_dns.h"
+#include "pm_output.h"
 #include "pm_report.h"
 #include "pm_state.h"
 #include "pm_version.h"
@@ -133,54 +131,6 @@ read_map(const char *path, size_t *n, char **err)
     return map;
 }
 
-/* Writes through a temporary file renamed over path once complete, so a
- * failed merge never leaves a half document where a good one was. */
-typedef struct output {
-    FILE *f;
-    char *tmp;
-    const char *path;
-} output;
-
-static bool
-output_open(output *o, const char *path)
-{
-    memset(o, 0, sizeof *o);
-    o->path = path;
-    if (!path) {
-        o->f = stdout;
-        return true;
-    }
-    {
-        char *dir = g_path_get_dirname(path);
-        int fd;
-
-        o->tmp = g_build_filename(dir, ".packetmancer-merge-XXXXXX", NULL);
-        g_free(dir);
-        fd = g_mkstemp_full(o->tmp, O_WRONLY, 0644);
-        if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-            if (fd >= 0)
-                close(fd);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool
-output_close(output *o, bool ok)
-{
-    if (!o->path)
-        return fflush(stdout) == 0 && !ferror(stdout) && ok;
-    ok = fflush(o->f) == 0 && !ferror(o->f) && ok;
-    ok = fclose(o->f) == 0 && ok;
-    if (ok)
-        ok = g_rename(o->tmp, o->path) == 0;
-    if (!ok)
-        g_unlink(o->tmp);
-    g_free(o->tmp);
-    return ok;
-}
-
 /* Draws one output of the merged tables into path (NULL: standard
  * output): the JSON document, or the report, listing the first `keep` of
  * each order. */
@@ -190,12 +140,14 @@ write_output(const pm_table *t, const pm_dns_table *d, const pm_state_doc *first
 {
     pm_model *m = pm_model_build_top(t, &first->score, keep);
     int status = EXIT_OK;
-    output out;
+    pm_output out;
     bool ok;
 
     if (first->dns_health)
         pm_model_add_dns_top(m, d, &first->dns, keep);
-    if (!output_open(&out, path)) {
+    /* Through a temporary file renamed over path once complete, so a
+     * failed merge never leaves a half document where a good one was. */
+    if (!pm_output_open(&out, path)) {
         fprintf(stderr, ME ": cannot write %s: %s\n", path, g_strerror(errno));
         status = EXIT_OUTPUT;
     } else {
@@ -208,7 +160,7 @@ write_output(const pm_table *t, const pm_dns_table *d, const pm_state_doc *first
             ok = fwrite(text->str, 1, text->len, out.f) == text->len;
             g_string_free(text, TRUE);
         }
-        if (!output_close(&out, ok)) {
+        if (!pm_output_close(&out, ok)) {
             fprintf(stderr, ME ": cannot write %s: %s\n", path ? path : "standard output",
                     errno ? g_strerror(errno) : "write error");
             status = EXIT_OUTPUT;

@@ -28,6 +28,9 @@
 #include "pm_score.h"
 #include "pm_report.h"
 #include "pm_json.h"
+#include "pm_output.h"
+#include <errno.h>
+#include <glib/gstdio.h>
 
 #include <wsutil/json_dumper.h>
 
@@ -2949,6 +2952,67 @@ test_report_empty(void)
     pm_table_free(t);
 }
 
+/* ============================================================ output */
+
+/* Files in dir other than the given one (the temporary files left). */
+static unsigned
+other_files(const char *dir, const char *keep)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    unsigned k = 0;
+
+    while (d && (n = g_dir_read_name(d)))
+        k += strcmp(n, keep) != 0;
+    if (d)
+        g_dir_close(d);
+    return k;
+}
+
+/* A complete output replaces the file; an incomplete one (the caller says
+ * not ok) leaves the old file as it was; neither leaves a temporary file
+ * behind; a folder that does not exist fails at open with errno. */
+static void
+test_output_atomic(void)
+{
+    char *dir = g_dir_make_tmp("pm-output-XXXXXX", NULL);
+    char *path, *text = NULL, *missing;
+    pm_output o;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    path = g_build_filename(dir, "out.json", NULL);
+    CU_ASSERT_TRUE_FATAL(pm_output_open(&o, path));
+    CU_ASSERT_PTR_NOT_NULL(o.f);
+    CU_ASSERT_EQUAL(other_files(dir, "out.json"), 1);     /* the temporary file */
+    CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
+    fputs("first", o.f);
+    CU_ASSERT_TRUE(pm_output_close(&o, true));
+    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
+    CU_ASSERT_STRING_EQUAL(text, "first");
+    g_free(text);
+    CU_ASSERT_EQUAL(other_files(dir, "out.json"), 0);
+
+    CU_ASSERT_TRUE_FATAL(pm_output_open(&o, path));
+    fputs("second, cut short", o.f);
+    CU_ASSERT_FALSE(pm_output_close(&o, false));
+    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
+    CU_ASSERT_STRING_EQUAL(text, "first");
+    g_free(text);
+    CU_ASSERT_EQUAL(other_files(dir, "out.json"), 0);
+
+    missing = g_build_filename(dir, "no-such-folder", "out.json", NULL);
+    errno = 0;
+    CU_ASSERT_FALSE(pm_output_open(&o, missing));
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_PTR_NULL(o.f);
+
+    g_unlink(path);
+    g_rmdir(dir);
+    g_free(missing);
+    g_free(path);
+    g_free(dir);
+}
+
 /* ================================================================== main */
 
 typedef struct {
@@ -3072,12 +3136,16 @@ main(void)
         { "file name sanitised", test_report_file_sanitised },
         { "empty table", test_report_empty },
     };
+    static const test_def output[] = {
+        { "complete or not at all", test_output_atomic },
+    };
     unsigned failures;
 
     pm_score_params_default(&defaults);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return CU_get_error();
-    if (SUITE("score: formula", formula) || SUITE("score: levels", levels) ||
+    if (SUITE("output file", output) ||
+        SUITE("score: formula", formula) || SUITE("score: levels", levels) ||
         SUITE("score: cap", cap) || SUITE("score: worked examples", examples) ||
         SUITE("reasons", reasons) || SUITE("events", events) ||
         SUITE("table", table) || SUITE("flow", flow) || SUITE("sorting", sorting) ||
