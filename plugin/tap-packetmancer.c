@@ -619,8 +619,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     /* A conversation shown at score 0 and level OK stays there on a
      * packet that cannot raise it (pm_table_add's last_may_raise, for
      * this packet in either table): neither can fall. That is most
-     * packets of a healthy capture, and scoring them was the bulk of
-     * what this callback cost for a conversation not listed by name. */
+     * packets of a healthy capture, and scoring them bought nothing. */
     if (c->tree_value == ST_OK_0 && !c->last_may_raise) {
         t.handshake = pm_conv_handshake(c);
         goto scored;
