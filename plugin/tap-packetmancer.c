@@ -539,6 +539,38 @@ st_forget_tcp(pm_st_state *s)
     g_hash_table_remove_all(s->names);
 }
 
+/* Moves c to its level's bucket and shows its score (under flow, its name
+ * when it is listed, else NULL) where either changed. Returns its
+ * handshake outcome. */
+static pm_handshake
+st_show_score(stats_tree *st, pm_st_state *s, pm_conv *c, const pm_table *table, const char *flow)
+{
+    pm_totals t;
+    pm_verdict v;
+    guint32 score;
+
+    /* A conversation shown at score 0 and level OK stays there on a
+     * packet that cannot raise it (pm_table_add's last_may_raise, for
+     * this packet in either table): neither can fall. That is most
+     * packets of a healthy capture, and scoring them bought nothing. */
+    if (c->tree_value == ST_OK_0 && !c->last_may_raise)
+        return pm_conv_handshake(c);
+    pm_conv_totals(c, &pm_pref.score, &t);
+    v = pm_score(&pm_pref.score, &t);
+    score = MIN(v.score, G_MAXUINT32 >> 3);
+    if (!ST_SHOWN(c->tree_value) || ST_LEVEL(c->tree_value) != (guint32)v.level ||
+        ST_SCORE(c->tree_value) != score) {
+        st_move(st, s->per_level, st_level_names, s->node_levels, st_levels,
+                pm_table_count(table),
+                ST_SHOWN(c->tree_value) ? (int)ST_LEVEL(c->tree_value) : -1, v.level);
+        if (flow)
+            c->tree_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
+        set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(table), G_MAXINT));
+        c->tree_value = ((score << 2) | (guint32)v.level) + 1;
+    }
+    return t.handshake;
+}
+
 static tap_packet_status
 st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
           tap_flags_t flags _U_)
@@ -548,9 +580,7 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     const pm_packet *rec = &tr->pkt;
     const pm_table *table;
     pm_conv *c;
-    pm_totals t;
-    pm_verdict v;
-    guint32 score;
+    pm_handshake hs;
     const char *flow = NULL, *filter = NULL;
     int dir = PM_C2S, node;
     gboolean named;
@@ -616,34 +646,13 @@ st_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const voi
     increase_stat_node(st, st_by_packets, 0, TRUE, 1);
     increase_stat_node(st, st_by_bytes, 0, TRUE, (gint)MIN(rec->length, G_MAXINT));
 
-    /* A conversation shown at score 0 and level OK stays there on a
-     * packet that cannot raise it (pm_table_add's last_may_raise, for
-     * this packet in either table): neither can fall. That is most
-     * packets of a healthy capture, and scoring them bought nothing. */
-    if (c->tree_value == ST_OK_0 && !c->last_may_raise) {
-        t.handshake = pm_conv_handshake(c);
-        goto scored;
-    }
-    pm_conv_totals(c, &pm_pref.score, &t);
-    v = pm_score(&pm_pref.score, &t);
-    score = MIN(v.score, G_MAXUINT32 >> 3);
-    if (!ST_SHOWN(c->tree_value) || ST_LEVEL(c->tree_value) != (guint32)v.level ||
-        ST_SCORE(c->tree_value) != score) {
-        st_move(st, s->per_level, st_level_names, s->node_levels, st_levels,
-                pm_table_count(table),
-                ST_SHOWN(c->tree_value) ? (int)ST_LEVEL(c->tree_value) : -1, v.level);
-        if (named)
-            c->tree_node = set_stat_node(st, flow, s->node_convs, TRUE, (gint)MIN(score, G_MAXINT));
-        set_stat_node(st, st_convs, 0, TRUE, (gint)MIN(pm_table_count(table), G_MAXINT));
-        c->tree_value = ((score << 2) | (guint32)v.level) + 1;
-    }
-scored:
+    hs = st_show_score(st, s, c, table, flow);
     /* Handshake outcomes move as packets arrive (a SYN is "no_answer"
      * until the SYN-ACK): kept like the levels, tree_extra = shown + 1. */
-    if (c->tree_extra != (guint8)t.handshake + 1) {
+    if (c->tree_extra != (guint8)hs + 1) {
         st_move(st, s->per_hs, st_hs_names, s->node_hs, st_handshakes, pm_table_count(table),
-                c->tree_extra - 1, t.handshake);
-        c->tree_extra = (guint8)t.handshake + 1;
+                c->tree_extra - 1, hs);
+        c->tree_extra = (guint8)hs + 1;
     }
     /* RTT of the data this packet acknowledges: Count/Average/Min/Max in
      * microseconds (tree values are integers). */
