@@ -2969,6 +2969,19 @@ other_files(const char *dir, const char *keep)
     return k;
 }
 
+/* dir/name holds want, and dir nothing else (no temporary file left). */
+static void
+check_only_file(const char *dir, const char *name, const char *want)
+{
+    char *path = g_build_filename(dir, name, NULL), *text = NULL;
+
+    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
+    CU_ASSERT_STRING_EQUAL(text ? text : "", want);
+    CU_ASSERT_EQUAL(other_files(dir, name), 0);
+    g_free(text);
+    g_free(path);
+}
+
 /* A complete output replaces the file; an incomplete one (the caller says
  * not ok) leaves the old file as it was; neither leaves a temporary file
  * behind; a folder that does not exist fails at open with errno. */
@@ -2976,7 +2989,7 @@ static void
 test_output_atomic(void)
 {
     char *dir = g_dir_make_tmp("pm-output-XXXXXX", NULL);
-    char *path, *text = NULL, *missing;
+    char *path, *missing;
     pm_output o;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -2987,18 +3000,12 @@ test_output_atomic(void)
     CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
     fputs("first", o.f);
     CU_ASSERT_TRUE(pm_output_close(&o, true));
-    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
-    CU_ASSERT_STRING_EQUAL(text, "first");
-    g_free(text);
-    CU_ASSERT_EQUAL(other_files(dir, "out.json"), 0);
+    check_only_file(dir, "out.json", "first");
 
     CU_ASSERT_TRUE_FATAL(pm_output_open(&o, path));
     fputs("second, cut short", o.f);
     CU_ASSERT_FALSE(pm_output_close(&o, false));
-    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
-    CU_ASSERT_STRING_EQUAL(text, "first");
-    g_free(text);
-    CU_ASSERT_EQUAL(other_files(dir, "out.json"), 0);
+    check_only_file(dir, "out.json", "first");
 
     missing = g_build_filename(dir, "no-such-folder", "out.json", NULL);
     errno = 0;
