@@ -197,6 +197,10 @@ void pm_table_reset(pm_table *t);
 void pm_table_set_dup_window(pm_table *t, int64_t us);
 /* How many frames back a copy is still recognised (whole table). */
 #define PM_DUP_RECENT 65536
+/* For tests only: homes every key of t's duplicate index on one bucket in
+ * eight, so that full buckets and spills are common. Results must not
+ * change; only the walk gets longer. Call before the first packet. */
+void pm_table_test_crowd_dup_index(pm_table *t);
 
 /* Distinct RTT buckets a direction counts before it needs a full sketch. */
 #define PM_RTT_SMALL 16

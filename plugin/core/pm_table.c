@@ -31,11 +31,11 @@
 
 /* The frames most recently seen, to recognise capture duplicates: a FIFO
  * of PM_DUP_RECENT entries (24 bytes each, 1.5 MiB per table at most,
- * allocated as it fills) indexed by a hash of (stream, direction,
- * fingerprint) (two 8-byte slots per entry, 1 MiB). Copies made by a
- * SPAN port or a merged capture sit next to their original; a capture
- * appended to itself (ftp-crack.pcap) puts them a whole file apart, which
- * this catches up to 65,536 frames. */
+ * allocated as it fills), entry number seq at ring[seq % PM_DUP_RECENT],
+ * indexed by a hash of (stream, direction, fingerprint) (2 MiB). Copies
+ * made by a SPAN port or a merged capture sit next to their original; a
+ * capture appended to itself (ftp-crack.pcap) puts them a whole file
+ * apart, which this catches up to 65,536 frames. */
 typedef struct dup_entry {
     uint64_t fingerprint;
     int64_t ts_us;
@@ -44,15 +44,33 @@ typedef struct dup_entry {
     bool used;
 } dup_entry;
 
-/* An index slot keeps the key's hash next to the ring position, so that a
- * probe reads the ring only when the hashes agree (nearly only for a real
- * copy) and moving entries needs no ring read either. With the position
- * alone every probe step read a random ring entry: no more instructions,
- * but a cache miss each, the plugin's hottest spot in wall time (perf). */
+/* An index slot keeps the key's hash next to the entry's number, so that
+ * a probe reads the ring only when the hashes agree (nearly only for a
+ * real copy). The number also says whether the entry is still in the
+ * ring, so an entry the ring overwrites needs no removal from the index:
+ * its slot is free from then on. Removing it cost a second cache miss a
+ * packet, at a random place in the index (perf). */
 typedef struct dup_slot {
-    uint32_t pos;            /* ring position + 1; 0: empty */
-    uint32_t hash;           /* dup_hash() of the entry; its low bits are its home */
+    uint32_t seq;            /* the entry's number (mod 2^32) */
+    uint32_t hash;           /* dup_hash() | 1 of the entry; 0: empty */
 } dup_slot;
+
+/* The index is buckets of one cache line, so that looking a frame up and
+ * remembering it touch one line of it (nearly always: a bucket holds 7
+ * and averages 2 live entries). A full bucket spills into the next one;
+ * spill_seq, the number of the last entry placed past it, tells a lookup
+ * to go on to the next bucket only while that entry may still be live. */
+#define DUP_WAYS 7
+typedef struct dup_bucket {
+    uint32_t spill_seq;
+    uint32_t spilled;        /* 0 until something spilled past it */
+    dup_slot slot[DUP_WAYS];
+} dup_bucket;
+#define DUP_BUCKETS 32768u
+_Static_assert(sizeof(dup_bucket) == 64, "a bucket is one cache line");
+_Static_assert((DUP_BUCKETS & (DUP_BUCKETS - 1)) == 0, "the bucket count must be a power of two");
+_Static_assert((PM_DUP_RECENT & (PM_DUP_RECENT - 1)) == 0, "the ring size must be a power of two");
+_Static_assert(DUP_BUCKETS * DUP_WAYS >= 3 * PM_DUP_RECENT, "the index must keep room to spare");
 
 /* Stream number -> conversation, open addressing with linear probing, at
  * most half full. Every packet asks it once or twice; a GHashTable keeps
@@ -77,16 +95,14 @@ struct pm_table {
     size_t used_in_block;    /* slots taken in the last block */
     pm_summary summary;
     int64_t dup_window_us;
-    /* Open-addressed index of the ring (linear probing, at most half
-     * full). A GHashTable did the same with three calls and scattered
-     * arrays per packet. */
-    dup_slot *index;
+    /* The ring's index (a GHashTable did the same with three calls and
+     * scattered arrays per packet). */
+    dup_bucket *index;       /* DUP_BUCKETS, cache-line aligned in index_mem */
+    void *index_mem;
+    uint32_t home_mask;      /* DUP_BUCKETS - 1, narrower under test */
     dup_entry *ring;         /* PM_DUP_RECENT entries, oldest overwritten */
-    size_t ring_next, ring_len;
+    uint32_t dup_seq;        /* number of the next entry (mod 2^32) */
 };
-
-#define DUP_INDEX (2u * PM_DUP_RECENT)
-_Static_assert((DUP_INDEX & (DUP_INDEX - 1)) == 0, "the ring's index size must be a power of two");
 
 static uint32_t
 dup_hash(const dup_entry *e)
@@ -159,61 +175,74 @@ map_clear(conv_map *m)
     memset(m, 0, sizeof *m);
 }
 
-/* The index slot of the entry with key's (fingerprint, stream, dir), whose
- * dup_hash() is h, or DUP_INDEX. */
-static uint32_t
+/* Whether entry number seq is still in the ring: one of the last
+ * PM_DUP_RECENT numbered. (An entry dropped before that, by a later frame
+ * with its key outside the window, has its slot emptied then.) */
+static bool
+dup_live(const pm_table *t, uint32_t seq)
+{
+    return (uint32_t)(t->dup_seq - seq - 1) < PM_DUP_RECENT;
+}
+
+/* The live slot of key's (fingerprint, stream, dir), whose dup_hash() | 1
+ * is h, or NULL. */
+static dup_slot *
 dup_find(const pm_table *t, const dup_entry *key, uint32_t h)
 {
-    for (uint32_t i = h & (DUP_INDEX - 1); t->index[i].pos; i = (i + 1) & (DUP_INDEX - 1)) {
-        if (t->index[i].hash == h && dup_same(&t->ring[t->index[i].pos - 1], key))
-            return i;
-    }
-    return DUP_INDEX;
-}
+    uint32_t b = (h >> 1) & t->home_mask;
 
-/* The index slot of ring position pos, whose entry's dup_hash() is h. */
-static uint32_t
-dup_find_pos(const pm_table *t, uint32_t pos, uint32_t h)
-{
-    uint32_t i = h & (DUP_INDEX - 1);
+    for (uint32_t n = 0; n < DUP_BUCKETS; n++, b = (b + 1) & (DUP_BUCKETS - 1)) {
+        dup_bucket *k = &t->index[b];
 
-    while (t->index[i].pos != pos + 1)
-        i = (i + 1) & (DUP_INDEX - 1);
-    return i;
-}
+        for (int w = 0; w < DUP_WAYS; w++) {
+            if (k->slot[w].hash == h && dup_live(t, k->slot[w].seq)) {
+                const dup_entry *e = &t->ring[k->slot[w].seq & (PM_DUP_RECENT - 1)];
 
-/* Empties index slot i, moving later entries of its probe run back so that
- * every entry stays reachable from its home slot. */
-static void
-dup_unindex(pm_table *t, uint32_t i)
-{
-    uint32_t j = i;
-
-    for (;;) {
-        uint32_t home;
-
-        j = (j + 1) & (DUP_INDEX - 1);
-        if (!t->index[j].pos)
-            break;
-        home = t->index[j].hash & (DUP_INDEX - 1);
-        /* Entry j may fill hole i unless its home lies cyclically in (i, j]. */
-        if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
-            t->index[i] = t->index[j];
-            i = j;
+                if (e->used && dup_same(e, key))
+                    return &k->slot[w];
+            }
         }
+        if (!k->spilled || !dup_live(t, k->spill_seq))
+            break;
     }
-    t->index[i].pos = 0;
+    return NULL;
 }
 
+/* Indexes entry number seq, whose dup_hash() | 1 is h, in the first free
+ * slot from its home bucket on, marking the full buckets it passes.
+ * Slots of entries the ring has dropped are emptied on the way, so that
+ * none outlives 2^32 numbers and looks live again. At most PM_DUP_RECENT
+ * slots are live, a small part of the index, so a free one comes soon;
+ * the bound on the walk is only there to make that plain. */
 static void
-dup_index_add(pm_table *t, uint32_t ring_pos, uint32_t h)
+dup_index_add(pm_table *t, uint32_t seq, uint32_t h)
 {
-    uint32_t i = h & (DUP_INDEX - 1);
+    uint32_t b = (h >> 1) & t->home_mask;
 
-    while (t->index[i].pos)
-        i = (i + 1) & (DUP_INDEX - 1);
-    t->index[i].pos = ring_pos + 1;
-    t->index[i].hash = h;
+    for (uint32_t n = 0; n < DUP_BUCKETS; n++, b = (b + 1) & (DUP_BUCKETS - 1)) {
+        dup_bucket *k = &t->index[b];
+        dup_slot *free_slot = NULL;
+
+        for (int w = 0; w < DUP_WAYS; w++) {
+            if (k->slot[w].hash && !dup_live(t, k->slot[w].seq))
+                k->slot[w].hash = 0;
+            if (!k->slot[w].hash && !free_slot)
+                free_slot = &k->slot[w];
+        }
+        if (free_slot) {
+            free_slot->seq = seq;
+            free_slot->hash = h;
+            return;
+        }
+        k->spill_seq = seq;
+        k->spilled = 1;
+    }
+}
+
+void
+pm_table_test_crowd_dup_index(pm_table *t)
+{
+    t->home_mask = (DUP_BUCKETS - 1) & ~7u;
 }
 
 void
@@ -238,19 +267,20 @@ static bool
 capture_duplicate(pm_table *t, const pm_packet *p, int dir)
 {
     dup_entry key = { p->fingerprint, p->ts_us, p->stream, (uint8_t)dir, true };
-    dup_entry *hit, *slot;
-    uint32_t i, h;
+    dup_slot *found;
+    uint32_t h;
 
     if (!p->fingerprint || t->dup_window_us <= 0)
         return false;
     if (!t->ring) {
         t->ring = g_new0(dup_entry, PM_DUP_RECENT);
-        t->index = g_new0(dup_slot, DUP_INDEX);
+        t->index_mem = g_malloc0(DUP_BUCKETS * sizeof(dup_bucket) + 63);
+        t->index = (dup_bucket *)(((uintptr_t)t->index_mem + 63) & ~(uintptr_t)63);
     }
-    h = dup_hash(&key);
-    i = dup_find(t, &key, h);
-    if (i != DUP_INDEX) {
-        hit = &t->ring[t->index[i].pos - 1];
+    h = dup_hash(&key) | 1;
+    found = dup_find(t, &key, h);
+    if (found) {
+        dup_entry *hit = &t->ring[found->seq & (PM_DUP_RECENT - 1)];
         /* Time stamps come from the capture file and may be anything; the
          * gap is taken in unsigned arithmetic, which cannot overflow. */
         uint64_t gap = p->ts_us >= hit->ts_us ? span_us(hit->ts_us, p->ts_us)
@@ -258,15 +288,12 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
 
         if (gap <= (uint64_t)t->dup_window_us)
             return true;
-        dup_unindex(t, i);
+        found->hash = 0;
         hit->used = false;
     }
-    slot = &t->ring[t->ring_next];
-    if (slot->used)
-        dup_unindex(t, dup_find_pos(t, (uint32_t)t->ring_next, dup_hash(slot)));
-    *slot = key;
-    dup_index_add(t, (uint32_t)t->ring_next, h);
-    t->ring_next = (t->ring_next + 1) % PM_DUP_RECENT;
+    t->ring[t->dup_seq & (PM_DUP_RECENT - 1)] = key;
+    dup_index_add(t, t->dup_seq, h);
+    t->dup_seq++;
     return false;
 }
 
@@ -307,6 +334,7 @@ pm_table_new(void)
     t->blocks = g_ptr_array_new_with_free_func(g_free);
     t->used_in_block = PM_BLOCK;
     t->dup_window_us = 10000;
+    t->home_mask = DUP_BUCKETS - 1;
     return t;
 }
 
@@ -332,11 +360,12 @@ pm_table_reset(pm_table *t)
     g_ptr_array_set_size(t->blocks, 0);
     t->used_in_block = PM_BLOCK;
     memset(&t->summary, 0, sizeof t->summary);
-    g_free(t->index);
+    g_free(t->index_mem);
+    t->index_mem = NULL;
     t->index = NULL;
     g_free(t->ring);
     t->ring = NULL;
-    t->ring_next = 0;
+    t->dup_seq = 0;
 }
 
 void
@@ -345,7 +374,7 @@ pm_table_free(pm_table *t)
     if (!t)
         return;
     free_sketches(t);
-    g_free(t->index);
+    g_free(t->index_mem);
     g_free(t->ring);
     map_clear(&t->by_stream);
     g_ptr_array_free(t->order, TRUE);

@@ -1609,19 +1609,22 @@ test_may_raise(void)
 }
 
 /* The duplicate check remembers the last PM_DUP_RECENT frames in a ring
- * with an open-addressed index. Checked against a plain model of the rule
- * (a GHashTable over the same ring, as the first version did) on 300,000
- * packets: fingerprints from a small space so that many repeat, some
- * within the 10 ms window and some not, over 50 streams and both
+ * with an index of one-line buckets. Checked against a plain model of the
+ * rule (a GHashTable over the same ring, as the first version did) on
+ * 300,000 packets: fingerprints from a small space so that many repeat,
+ * some within the 10 ms window and some not, over 50 streams and both
  * directions, so that the ring wraps several times and entries are
- * dropped from the middle of probe runs. */
+ * dropped both by the ring and by a later frame with their key. Run
+ * twice: as built, and with every key homed on one bucket in eight, so
+ * that full buckets, spills into the next ones and stale spill marks are
+ * the common case rather than one lookup in a thousand. */
 typedef struct { uint64_t fp; int64_t ts; uint32_t stream; uint8_t dir; bool used; } ref_dup;
 
 static guint ref_hash(gconstpointer k) { const ref_dup *e = k; return (guint)(e->fp ^ (e->fp >> 32) ^ e->stream * 2654435761u ^ e->dir); }
 static gboolean ref_eq(gconstpointer a, gconstpointer b) { const ref_dup *x = a, *y = b; return x->fp == y->fp && x->stream == y->stream && x->dir == y->dir; }
 
 static void
-test_dup_ring_model(void)
+dup_ring_model(bool crowd)
 {
     pm_table *t = pm_table_new();
     GHashTable *h = g_hash_table_new(ref_hash, ref_eq);
@@ -1631,6 +1634,8 @@ test_dup_ring_model(void)
     int64_t ts = 0;
     pm_packet last[8];
 
+    if (crowd)
+        pm_table_test_crowd_dup_index(t);
     for (uint32_t f = 1; f <= n; f++) {
         uint32_t r, stream;
         bool c2s, want = false;
@@ -1693,6 +1698,64 @@ test_dup_ring_model(void)
     g_free(ring);
     pm_table_free(t);
 }
+
+/* How far back a copy is recognised: its original among the last
+ * PM_DUP_RECENT frames remembered (65,535 others after it), not one more.
+ * Then, past five times the ring, what the ring has forgotten must leave
+ * the index too (else it fills up): the last hundred frames' copies are
+ * all still recognised. Both as built and with a crowded index. */
+static void
+dup_reach(bool crowd)
+{
+    pm_endpoint c = ep4(10, 0, 0, 1, 1234), s = ep4(10, 0, 0, 2, 80);
+    uint32_t f = 0;
+    pm_packet p;
+    pm_conv *v;
+
+    for (uint32_t others = PM_DUP_RECENT - 1; others <= PM_DUP_RECENT; others++) {
+        pm_table *t = pm_table_new();
+
+        if (crowd)
+            pm_table_test_crowd_dup_index(t);
+        p = mkpkt(++f, 1, c, s, PM_TCP_ACK, 0, 100, 0);
+        p.fingerprint = 7;
+        pm_table_add(t, &p, NULL);
+        for (uint32_t i = 0; i < others; i++) {
+            p = mkpkt(++f, 1, c, s, PM_TCP_ACK, 0, 100, 0);
+            p.fingerprint = 1000 + i;
+            pm_table_add(t, &p, NULL);
+        }
+        p = mkpkt(++f, 1, c, s, PM_TCP_ACK, 0, 100, 0);
+        p.fingerprint = 7;
+        v = pm_table_add(t, &p, NULL);
+        CU_ASSERT_EQUAL(v->last_was_copy, others < PM_DUP_RECENT);
+        pm_table_free(t);
+    }
+
+    pm_table *t = pm_table_new();
+    uint32_t n = 5 * PM_DUP_RECENT, recognised = 0;
+
+    if (crowd)
+        pm_table_test_crowd_dup_index(t);
+    for (uint32_t i = 1; i <= n; i++) {
+        p = mkpkt(i, i % 100, c, s, PM_TCP_ACK, 0, 100, 0);
+        p.fingerprint = i;
+        v = pm_table_add(t, &p, NULL);
+        CU_ASSERT_FALSE(v->last_was_copy);
+    }
+    for (uint32_t i = n - 99; i <= n; i++) {
+        p = mkpkt(n + i, i % 100, c, s, PM_TCP_ACK, 0, 100, 0);
+        p.fingerprint = i;
+        recognised += pm_table_add(t, &p, NULL)->last_was_copy;
+    }
+    CU_ASSERT_EQUAL(recognised, 100);
+    pm_table_free(t);
+}
+
+static void test_dup_reach(void) { dup_reach(false); }
+static void test_dup_reach_crowded(void) { dup_reach(true); }
+static void test_dup_ring_model(void) { dup_ring_model(false); }
+static void test_dup_ring_model_crowded(void) { dup_ring_model(true); }
 
 /* Duplicate ACKs with their copies: Wireshark numbers the copies too
  * (#1 real, #2 copy, #3 real, #4 copy, #5 real); the event is the third
@@ -3097,6 +3160,9 @@ main(void)
         { "stream 0", test_table_stream_zero },
         { "capture duplicates", test_capture_duplicates },
         { "duplicate ring against a model", test_dup_ring_model },
+        { "duplicate ring against a model, crowded index", test_dup_ring_model_crowded },
+        { "duplicate ring's reach", test_dup_reach },
+        { "duplicate ring's reach, crowded index", test_dup_reach_crowded },
         { "only flagged packets raise the score", test_may_raise },
         { "duplicate-ACK runs with copies", test_dup_ack_runs },
         { "handshake outcomes", test_handshake_outcomes },
