@@ -72,20 +72,25 @@ _Static_assert((DUP_BUCKETS & (DUP_BUCKETS - 1)) == 0, "the bucket count must be
 _Static_assert((PM_DUP_RECENT & (PM_DUP_RECENT - 1)) == 0, "the ring size must be a power of two");
 _Static_assert(DUP_BUCKETS * DUP_WAYS >= 3 * PM_DUP_RECENT, "the index must keep room to spare");
 
-/* Stream number -> conversation, open addressing with linear probing, at
- * most half full. Every packet asks it once or twice; a GHashTable keeps
- * hashes, keys and values in three arrays, which are three cache misses a
- * lookup once a capture's conversations outgrow the cache, where one slot
- * here holds both key and value. */
+/* Stream number -> conversation. Every packet asks it once or twice.
+ * tshark numbers a file's TCP streams 0, 1, 2, ... in order, so most
+ * tables are an array indexed by the number: 8 bytes a stream, one read.
+ * A number far past the table's count (a part of a merge, a filtered
+ * tree's table) goes to open addressing with linear probing, at most half
+ * full, where one slot holds both key and value (a GHashTable keeps them
+ * in three arrays: three cache misses a lookup once a capture's
+ * conversations outgrow the cache). */
 typedef struct conv_slot {
     uint32_t stream;
     pm_conv *c;              /* NULL: empty */
 } conv_slot;
 
 typedef struct conv_map {
-    conv_slot *slots;
+    pm_conv **dense;         /* streams below dense_len; NULL: absent */
+    uint32_t dense_len;      /* 0 or a power of two */
+    conv_slot *slots;        /* streams at or past dense_len */
     uint32_t mask;           /* slots - 1 (a power of two), 0 before the first */
-    uint32_t count;
+    uint32_t count;          /* in slots */
 } conv_map;
 
 struct pm_table {
@@ -128,6 +133,8 @@ stream_home(uint32_t stream, uint32_t mask)
 static pm_conv *
 map_get(const conv_map *m, uint32_t stream)
 {
+    if (stream < m->dense_len)
+        return m->dense[stream];
     if (!m->slots)
         return NULL;
     for (uint32_t i = stream_home(stream, m->mask); m->slots[i].c; i = (i + 1) & m->mask) {
@@ -148,22 +155,55 @@ map_place(conv_slot *slots, uint32_t mask, uint32_t stream, pm_conv *c)
     slots[i].c = c;
 }
 
-/* stream must not be in the map yet. */
+/* Rebuilds the slots at size (a power of two, 0: none), moving the
+ * streams now below dense_len into the array. */
 static void
-map_put(conv_map *m, uint32_t stream, pm_conv *c)
+map_rehash(conv_map *m, uint32_t size)
 {
-    if (2 * ((uint64_t)m->count + 1) > (uint64_t)m->mask + 1) {
-        uint32_t size = m->slots ? 2 * (m->mask + 1) : 64;
-        conv_slot *slots = g_new0(conv_slot, size);
+    conv_slot *slots = size ? g_new0(conv_slot, size) : NULL;
+    uint32_t count = 0;
 
-        for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
-            if (m->slots[i].c)
-                map_place(slots, size - 1, m->slots[i].stream, m->slots[i].c);
+    for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
+        const conv_slot *o = &m->slots[i];
+
+        if (!o->c)
+            continue;
+        if (o->stream < m->dense_len) {
+            m->dense[o->stream] = o->c;
+        } else {
+            map_place(slots, size - 1, o->stream, o->c);
+            count++;
         }
-        g_free(m->slots);
-        m->slots = slots;
-        m->mask = size - 1;
     }
+    g_free(m->slots);
+    m->slots = slots;
+    m->mask = size ? size - 1 : 0;
+    m->count = count;
+}
+
+/* stream must not be in the map yet; total is the table's conversations,
+ * this one included. The array grows to take a stream below 2 * total +
+ * 64, so it holds at most 4 * total + 128 pointers. */
+static void
+map_put(conv_map *m, uint32_t stream, pm_conv *c, uint32_t total)
+{
+    if (stream >= m->dense_len && (uint64_t)stream < 2 * (uint64_t)total + 64) {
+        uint32_t len = m->dense_len ? m->dense_len : 64;
+
+        while (len <= stream)
+            len *= 2;
+        m->dense = g_renew(pm_conv *, m->dense, len);
+        memset(m->dense + m->dense_len, 0, (len - m->dense_len) * sizeof *m->dense);
+        m->dense_len = len;
+        if (m->count)
+            map_rehash(m, m->mask + 1);
+    }
+    if (stream < m->dense_len) {
+        m->dense[stream] = c;
+        return;
+    }
+    if (2 * ((uint64_t)m->count + 1) > (uint64_t)m->mask + 1)
+        map_rehash(m, m->slots ? 2 * (m->mask + 1) : 64);
     map_place(m->slots, m->mask, stream, c);
     m->count++;
 }
@@ -171,6 +211,7 @@ map_put(conv_map *m, uint32_t stream, pm_conv *c)
 static void
 map_clear(conv_map *m)
 {
+    g_free(m->dense);
     g_free(m->slots);
     memset(m, 0, sizeof *m);
 }
@@ -756,7 +797,7 @@ pm_table_add(pm_table *t, const pm_packet *p, int *dir_out)
         c->first_ts_us = p->ts_us;
         c->initial_rtt_ms = -1.0f;
         owner_marks_clear(c);
-        map_put(&t->by_stream, p->stream, c);
+        map_put(&t->by_stream, p->stream, c, t->order->len + 1);
         g_ptr_array_add(t->order, c);
     } else if (syn_only && !c->client_from_syn) {
         /* The handshake arrived after other packets: its sender is the
@@ -912,7 +953,7 @@ pm_table_import(pm_table *t, const pm_conv *src)
         c->rtt_small[d] = src->rtt_small[d] ? g_memdup2(src->rtt_small[d], sizeof(struct pm_rtt_small)) : NULL;
     }
     owner_marks_clear(c);
-    map_put(&t->by_stream, c->stream, c);
+    map_put(&t->by_stream, c->stream, c, t->order->len + 1);
     g_ptr_array_add(t->order, c);
     return c;
 }
@@ -963,7 +1004,7 @@ pm_table_renumber(pm_table *t)
         if (i > 0 && c->first_frame == ((pm_conv *)g_ptr_array_index(t->order, i - 1))->first_frame)
             ties++;
         c->stream = i;
-        map_put(&t->by_stream, c->stream, c);
+        map_put(&t->by_stream, c->stream, c, i + 1);
     }
     return ties;
 }

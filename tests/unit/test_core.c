@@ -1068,20 +1068,34 @@ test_table_colliding_streams(void)
 }
 
 /* 10,000 conversations (more than one allocation block), stream numbers
- * scattered and including 0: every one is found and keeps its counters. */
+ * scattered and including 0: every one is found and keeps its counters.
+ * The early numbers are far past the count, the later ones not, so the
+ * stream index moves numbers from its hashed part to its array as it
+ * grows; every 1,000 conversations all those added so far are found and
+ * the next one is not. */
 static void
 test_table_many_streams(void)
 {
     enum { N = 10000, MOD = 10007 };   /* 10007 is prime: i*7919 % MOD is a permutation */
     pm_table *t = pm_table_new();
     uint32_t frame = 0;
-    bool ok_lookup = true, ok_order = true, ok_counts = true;
+    bool ok_lookup = true, ok_order = true, ok_counts = true, ok_growing = true;
 
     for (uint32_t i = 0; i < N; i++) {
         uint32_t s = (uint32_t)(((uint64_t)i * 7919) % MOD);
         pm_endpoint a = ep4(10, 1, i >> 8, i & 0xff, (uint16_t)(1024 + i));
         feed(t, &frame, s, a, EB, 1, PM_TCP_SYN, 0);
+        if (i % 1000 == 999) {
+            for (uint32_t j = 0; j <= i; j++) {
+                uint32_t sj = (uint32_t)(((uint64_t)j * 7919) % MOD);
+                pm_conv *c = pm_table_lookup(t, sj);
+
+                ok_growing = ok_growing && c && c->stream == sj;
+            }
+            ok_growing = ok_growing && !pm_table_lookup(t, (uint32_t)(((uint64_t)(i + 1) * 7919) % MOD));
+        }
     }
+    CU_ASSERT(ok_growing);
     /* A second round, server to client, after all blocks exist. */
     for (uint32_t i = 0; i < N; i++) {
         uint32_t s = (uint32_t)(((uint64_t)i * 7919) % MOD);
