@@ -131,49 +131,58 @@ struct pm_rtt_small;
 /* One TCP conversation (one tcp.stream). Fixed size: memory per
  * conversation does not grow with its packets. */
 typedef struct pm_conv {
-    pm_endpoint client;
-    pm_endpoint server;
-    pm_dir_counters dir[2];   /* PM_C2S, PM_S2C */
-    uint32_t stream;
+    /* Laid out by how often a packet touches a field, not by meaning, in
+     * 64-byte lines (the table aligns records to them): every packet
+     * touches the first three lines, one with an RTT sample the fourth,
+     * and the rest only events and the outputs. The record is rarely in
+     * the cache when its packet comes; in its first layout a packet
+     * touched five or six of its lines, and reading it was one of the
+     * plugin's three hottest spots (perf). */
+    pm_endpoint client;       /* 20 bytes */
     uint32_t first_frame;
-    uint32_t last_frame;
-    bool client_from_syn;     /* client chosen by a SYN, not by the first packet */
-    uint8_t hs_seen;          /* PM_HS_SEEN_* bits */
-    uint16_t syns;            /* SYNs without ACK (the first and its retries) */
-    float initial_rtt_ms;     /* < 0 until Wireshark reports one */
-    int64_t first_ts_us;
+    const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
     int64_t last_ts_us;
-    /* RTT samples of each direction's data, kept as small as they allow:
-     * the first sample waits in rtt_first (bit d of rtt_one set); from the
-     * second, up to PM_RTT_SMALL distinct sketch buckets are counted in a
-     * 168-byte list (rtt_small); past that the 2 KiB sketch (rtt) takes
-     * over. Each form gives exactly the sketch of the same samples. A SYN
-     * flood's answered SYNs give one sample each, and a million sketches
-     * would be 2 GB; most conversations' RTTs fall in a few 2%-wide
-     * buckets. Read them through pm_conv_sketch(). */
-    struct pm_sketch *rtt[2];
-    struct pm_rtt_small *rtt_small[2];
-    float rtt_first[2];
-    uint8_t rtt_one;
-    uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
-    uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
-    uint8_t dup_run[2];       /* real duplicate ACKs in each direction's current run */
+    int64_t first_ts_us;
+    uint32_t last_frame;
+    float initial_rtt_ms;     /* < 0 until Wireshark reports one */
     uint16_t last_events;     /* events counted for the last packet added */
-    bool last_was_copy;       /* ... and whether it was a capture duplicate */
+    uint16_t syns;            /* SYNs without ACK (the first and its retries) */
+    uint8_t hs_seen;          /* PM_HS_SEEN_* bits */
+    bool client_from_syn;     /* client chosen by a SYN, not by the first packet */
+    uint8_t dup_run[2];       /* real duplicate ACKs in each direction's current run */
+    /* lines 2 and 3 */
+    pm_dir_counters dir[2];   /* PM_C2S, PM_S2C */
+    bool last_was_copy;       /* whether the last packet was a capture duplicate */
     bool last_may_raise;      /* ... and whether it changed anything that can
                                * raise the score or level (see pm_table_add) */
     /* Free for the owner of the table (the dissector keeps the highest
      * level it announced in user_value); the core never reads them. */
-    int32_t user_node;
-    uint32_t user_value;
     uint8_t user_extra;
     /* Free for the owner as well, kept apart for a stats tree: a tree may
      * read the dissector's table instead of its own (tap-packetmancer.c),
      * and user_* there are the dissector's. The core never reads them. */
     uint8_t tree_extra;
-    int32_t tree_node;
+    uint32_t user_value;
     uint32_t tree_value;
-    const void *user_ptr;     /* the dissector: TCP's own state of the conversation */
+    uint32_t stream;
+    /* line 4. RTT samples of each direction's data, kept as small as they
+     * allow: the first sample waits in rtt_first (bit d of rtt_one set);
+     * from the second, up to PM_RTT_SMALL distinct sketch buckets are
+     * counted in a 168-byte list (rtt_small); past that the 2 KiB sketch
+     * (rtt) takes over. Each form gives exactly the sketch of the same
+     * samples. A SYN flood's answered SYNs give one sample each, and a
+     * million sketches would be 2 GB; most conversations' RTTs fall in a
+     * few 2%-wide buckets. Read them through pm_conv_sketch(). */
+    struct pm_sketch *rtt[2];
+    struct pm_rtt_small *rtt_small[2];
+    float rtt_first[2];
+    int32_t user_node;
+    int32_t tree_node;
+    uint8_t rtt_one;
+    uint8_t evidence_n[PM_EV_COUNT];  /* frames kept per event kind */
+    uint32_t evidence[PM_EV_COUNT][PM_EVIDENCE_FRAMES]; /* by PM_EV_* bit index */
+    pm_endpoint server;
+    uint8_t pad_to_lines_[16];
 } pm_conv;
 
 /* Whole-capture summary over every packet the table was fed. */
