@@ -922,7 +922,7 @@ out:
 static bool
 read_settings(reader *r, int set, pm_state_doc *doc)
 {
-    int a, lang;
+    int a, lang, win;
     uint64_t v;
 
     lang = member(r, set, "language");
@@ -935,9 +935,11 @@ read_settings(reader *r, int set, pm_state_doc *doc)
     if (!get_uint(r, set, "json_top", UINT_MAX, &v))
         return false;
     doc->json_top = (unsigned)v;
-    doc->has_dup_window = member(r, set, "dup_window_ms") >= 0;
+    /* Optional: documents made before it was written have none. */
+    win = member(r, set, "dup_window_ms");
+    doc->has_dup_window = win >= 0;
     if (doc->has_dup_window) {
-        if (!get_uint(r, set, "dup_window_ms", UINT_MAX, &v))
+        if (!tok_uint(r, win, "dup_window_ms", UINT_MAX, &v))
             return false;
         doc->dup_window_ms = (unsigned)v;
     }
