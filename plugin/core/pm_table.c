@@ -218,6 +218,14 @@ map_clear(conv_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The first 64-byte cache-line boundary in memory allocated 63 bytes
+ * larger than needed (the duplicate index, the conversation blocks). */
+static void *
+line_start(void *mem)
+{
+    return (void *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+}
+
 /* Whether entry number seq is still in the ring: one of the last
  * PM_DUP_RECENT numbered. (An entry dropped before that, by a later frame
  * with its key outside the window, has its slot emptied then.) */
@@ -318,7 +326,7 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
     if (!t->ring) {
         t->ring = g_new0(dup_entry, PM_DUP_RECENT);
         t->index_mem = g_malloc0(DUP_BUCKETS * sizeof(dup_bucket) + 63);
-        t->index = (dup_bucket *)(((uintptr_t)t->index_mem + 63) & ~(uintptr_t)63);
+        t->index = line_start(t->index_mem);
     }
     h = dup_hash(&key) | 1;
     found = dup_find(t, &key, h);
@@ -445,14 +453,14 @@ _Static_assert(offsetof(pm_conv, dir) == 64 && offsetof(pm_conv, rtt) == 192,
 static pm_conv *
 conv_alloc(pm_table *t)
 {
-    uintptr_t block;
+    pm_conv *block;
 
     if (t->used_in_block == PM_BLOCK) {
         g_ptr_array_add(t->blocks, g_malloc0(PM_BLOCK * sizeof(pm_conv) + 63));
         t->used_in_block = 0;
     }
-    block = ((uintptr_t)g_ptr_array_index(t->blocks, t->blocks->len - 1) + 63) & ~(uintptr_t)63;
-    return &((pm_conv *)block)[t->used_in_block++];
+    block = line_start(g_ptr_array_index(t->blocks, t->blocks->len - 1));
+    return &block[t->used_in_block++];
 }
 
 const char *
