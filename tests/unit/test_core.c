@@ -1079,12 +1079,14 @@ test_table_many_streams(void)
     enum { N = 10000, MOD = 10007 };   /* 10007 is prime: i*7919 % MOD is a permutation */
     pm_table *t = pm_table_new();
     uint32_t frame = 0;
-    bool ok_lookup = true, ok_order = true, ok_counts = true, ok_growing = true;
+    bool ok_lookup = true, ok_order = true, ok_counts = true, ok_growing = true, ok_lines = true;
 
     for (uint32_t i = 0; i < N; i++) {
         uint32_t s = (uint32_t)(((uint64_t)i * 7919) % MOD);
         pm_endpoint a = ep4(10, 1, i >> 8, i & 0xff, (uint16_t)(1024 + i));
         feed(t, &frame, s, a, EB, 1, PM_TCP_SYN, 0);
+        /* Small blocks, then huge-page ones: every record on a line. */
+        ok_lines = ok_lines && (uintptr_t)pm_table_lookup(t, s) % 64 == 0;
         if (i % 1000 == 999) {
             for (uint32_t j = 0; j <= i; j++) {
                 uint32_t sj = (uint32_t)(((uint64_t)j * 7919) % MOD);
@@ -1096,6 +1098,7 @@ test_table_many_streams(void)
         }
     }
     CU_ASSERT(ok_growing);
+    CU_ASSERT(ok_lines);
     /* A second round, server to client, after all blocks exist. */
     for (uint32_t i = 0; i < N; i++) {
         uint32_t s = (uint32_t)(((uint64_t)i * 7919) % MOD);
