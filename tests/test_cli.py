@@ -642,6 +642,39 @@ print("fake report")
 """
 
 
+ENV_TSHARK = r"""#!/usr/bin/env python3
+# A stand-in for tshark that appends the GLIBC_TUNABLES it was given to
+# $FAKE_ENV_OUT, one line a run.
+import os, sys
+if sys.argv[1:3] == ["-G", "plugins"]:
+    print("packetmancer.so\t9.9.9\tdissector\t/fake/packetmancer.so")
+    sys.exit(0)
+with open(os.environ["FAKE_ENV_OUT"], "a") as f:
+    f.write(os.environ.get("GLIBC_TUNABLES", "(unset)") + "\n")
+print("fake report")
+"""
+
+
+def t_huge_pages():
+    """tshark runs with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES,
+    the user's other tunables kept, and a hugetlb value of the user's
+    left as it is (docs/PERFORMANCE.md, "Huge pages")."""
+    fake = wrapper("env-tshark", "")
+    fake.write_text(ENV_TSHARK)
+    seen = E.out / "tunables.txt"
+    cases = [("", "glibc.malloc.hugetlb=1"),
+             ("glibc.malloc.check=3", "glibc.malloc.check=3:glibc.malloc.hugetlb=1"),
+             ("glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=0"),
+             ("glibc.malloc.check=3:glibc.malloc.hugetlb=2", "glibc.malloc.check=3:glibc.malloc.hugetlb=2")]
+    for given, expected in cases:
+        clear_out()
+        out = ok_run("--file", E.demo, tshark=fake,
+                     env={"GLIBC_TUNABLES": given, "FAKE_ENV_OUT": str(seen)})
+        eq(out, "fake report\n", f"report with GLIBC_TUNABLES={given!r}")
+        eq(seen.read_text(), expected + "\n", f"tshark's GLIBC_TUNABLES, given {given!r}")
+    clear_out()
+
+
 def t_fail_on_every_detector():
     """--fail-on counts every detector's *_by_level object (tcp_health's
     conversations, dns_health's client/server pairs, any later one),
@@ -873,6 +906,7 @@ CHECKS = [
     ("--fail-on levels", t_fail_on),
     ("--fail-on with --filter, --lang, --json, --quiet", t_fail_on_combined),
     ("--fail-on counts every detector (stand-in tshark)", t_fail_on_every_detector),
+    ("tshark's heap on huge pages (stand-in tshark)", t_huge_pages),
     ("--no-detector tcp_health", t_no_detector_tcp),
     ("--no-detector dns_health", t_no_detector_dns),
     ("--no-detector dns_health, plugin without DNS: status 10", t_no_detector_dns_old_plugin),
