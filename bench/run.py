@@ -18,6 +18,9 @@ Every tshark runs through tests/tshark-pm (--plugin SO for "with",
              callgrind instructions with against without (target <= 1.02)
   knobs      tshark options a health run can turn off: identical JSON on the
              shared captures and the big capture, time and RSS saved
+  hugepages  GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (what the packetmancer
+             command sets) against nothing, baseline and JSON: --repeat
+             alternated pairs, wall time, RSS, identical output
   parallel   packetmancer-split and packetmancer --jobs (skips while absent)
   scale      (--scale, minutes and GBs) 1,000,000-conversation SYN flood and
              one 10,000,000-packet conversation: RSS, time, bytes per unit
@@ -30,6 +33,7 @@ not failed), 2 on bad arguments or missing tools.
 """
 import argparse
 import concurrent.futures
+import filecmp
 import json
 import os
 import re
@@ -97,7 +101,7 @@ class Bench:
         except OSError:
             return {}
 
-    def run(self, plugin, args, wrap=None, stdout=None):
+    def run(self, plugin, args, wrap=None, stdout=None, env_extra=None):
         """One tshark run through tshark-pm: (wall seconds, peak RSS KiB, rc).
 
         os.wait4 gives the rusage of that one child, whose peak RSS covers
@@ -105,6 +109,8 @@ class Bench:
         not fork)."""
         env = dict(os.environ)
         env.pop("PM_TSHARK_WRAP", None)
+        env.pop("GLIBC_TUNABLES", None)
+        env.update(env_extra or {})
         if wrap:
             env["PM_TSHARK_WRAP"] = wrap
         out = open(stdout, "wb") if stdout else subprocess.DEVNULL
@@ -384,6 +390,52 @@ class Bench:
         log("safe set: " + " ".join(combo))
         self.results["knobs"] = {"rows": rows, "safe_set": combo}
 
+    def sec_hugepages(self):
+        # ---------------------------------------------------------------
+        # The packetmancer command runs tshark with
+        # GLIBC_TUNABLES=glibc.malloc.hugetlb=1: glibc (2.35+) then puts
+        # the heap on transparent huge pages. Each command alternates
+        # without / with, --repeat times; the JSON must not change.
+        # ---------------------------------------------------------------
+        f = self.big()
+        P = self.a.plugin
+        huge = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+        thp = "?"
+        try:
+            with open("/sys/kernel/mm/transparent_hugepage/enabled") as fh:
+                thp = fh.read().strip()
+        except OSError:
+            pass
+        log(f"\n== d'. Huge pages: GLIBC_TUNABLES=glibc.malloc.hugetlb=1 against nothing, "
+            f"{os.path.basename(f)}, {self.a.repeat} rounds (THP: {thp}), load {load()}")
+        log(f"{'command':46} {'without s':>9} {'with s':>8} {'paired':>6} {'(range)':>13} {'fastest':>7} "
+            f"{'RSS ratio':>9} same output")
+        rows = []
+        for name, plugin, args in [self.commands(f)[0], self.commands(f)[1]]:
+            pairs, walls, rss = [], ([], []), ([], [])
+            outs = [self.wfile("huge-0.out"), self.wfile("huge-1.out")]
+            for i in range(self.a.repeat):
+                # Alternate which goes first, so that a drift favours neither.
+                order = (0, 1) if i % 2 == 0 else (1, 0)
+                w = {}
+                for k in order:
+                    w[k], m, _ = self.run(plugin, args, stdout=outs[k], env_extra=huge if k else None)
+                    walls[k].append(w[k])
+                    rss[k].append(m)
+                pairs.append(w[1] / w[0])
+            same = filecmp.cmp(outs[0], outs[1], shallow=False)
+            row = {"command": name, "without_s": statistics.median(walls[0]),
+                   "with_s": statistics.median(walls[1]), "paired_ratio": statistics.median(pairs),
+                   "paired_ratios": pairs, "fastest_ratio": min(walls[1]) / min(walls[0]),
+                   "rss_ratio": max(rss[1]) / max(rss[0]), "same_output": same}
+            rows.append(row)
+            log(f"{name:46} {row['without_s']:9.2f} {row['with_s']:8.2f} {row['paired_ratio']:6.3f} "
+                f"{min(pairs):6.3f}-{max(pairs):6.3f} {row['fastest_ratio']:7.3f} {row['rss_ratio']:9.3f} "
+                f"{'yes' if same else 'NO'}")
+        log("(paired: median over rounds of with / without, the two run back to back in alternating order;")
+        log(" fastest: fastest with against fastest without; same output: the last runs' stdout, byte for byte)")
+        self.results["hugepages"] = rows
+
     def sec_parallel(self):
         # ---------------------------------------------------------------
         # Parallel runs (issue 8 item 5). packetmancer-split cuts a capture
@@ -559,8 +611,8 @@ def main():
     ap.add_argument("--plugin", help="packetmancer.so (default: BUILD/packetmancer.so)")
     ap.add_argument("--data", default=os.environ.get("PM_BENCH_DATA", "/tmp/pm-bench-data"),
                     help="where generated captures are kept (needs GBs; must be readable by nobody)")
-    ap.add_argument("--sections", default="overhead,callgrind,idle,profile,knobs,parallel",
-                    help="comma list of: overhead,callgrind,idle,profile,knobs,parallel,scale")
+    ap.add_argument("--sections", default="overhead,callgrind,idle,profile,knobs,hugepages,parallel",
+                    help="comma list of: overhead,callgrind,idle,profile,knobs,hugepages,parallel,scale")
     ap.add_argument("--scale", action="store_true", help="add the scale section (minutes, GBs)")
     ap.add_argument("--repeat", type=int, default=3, help="overhead rounds: runs per plugin command, each between two baseline runs")
     ap.add_argument("--packets", type=int, default=2000000)
@@ -584,7 +636,7 @@ def main():
     sections = [s for s in a.sections.split(",") if s]
     if a.scale and "scale" not in sections:
         sections.append("scale")
-    known = {"overhead", "callgrind", "idle", "profile", "knobs", "parallel", "scale"}
+    known = {"overhead", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"}
     if set(sections) - known:
         die(f"unknown section(s): {', '.join(sorted(set(sections) - known))}")
     if a.repeat < 1:
@@ -607,7 +659,7 @@ def main():
     log(f"# PacketMancer bench: plugin {a.plugin}, {os.cpu_count()} CPUs ({cpu_model()}), "
         f"tshark {tshark_version()}, load {load()}")
     try:
-        order = ["overhead", "callgrind", "idle", "profile", "knobs", "parallel", "scale"]
+        order = ["overhead", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"]
         for s in order:
             if s in sections:
                 getattr(b, "sec_" + s)()
