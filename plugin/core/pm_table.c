@@ -457,9 +457,8 @@ endpoint_equal(const pm_endpoint *a, const pm_endpoint *b)
 }
 
 /* pm_conv's layout counts on whole lines; blocks start on one, so every
- * record does. (With
- * 4-byte pointers the offsets differ; the layout still works, a little
- * less well.) */
+ * record does. (With 4-byte pointers the offsets differ; the layout still
+ * works, a little less well.) */
 #if UINTPTR_MAX > 0xFFFFFFFFu
 _Static_assert(sizeof(pm_conv) % 64 == 0, "a conversation is whole cache lines");
 _Static_assert(offsetof(pm_conv, dir) == 64 && offsetof(pm_conv, rtt) == 192,
