@@ -109,6 +109,8 @@ class Bench:
         not fork)."""
         env = dict(os.environ)
         env.pop("PM_TSHARK_WRAP", None)
+        # Only what a section asks for: a GLIBC_TUNABLES of the caller's
+        # would change the heap of every run (see sec_hugepages).
         env.pop("GLIBC_TUNABLES", None)
         env.update(env_extra or {})
         if wrap:
@@ -398,7 +400,6 @@ class Bench:
         # without / with, --repeat times; the JSON must not change.
         # ---------------------------------------------------------------
         f = self.big()
-        P = self.a.plugin
         huge = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
         thp = "?"
         try:
@@ -411,7 +412,7 @@ class Bench:
         log(f"{'command':46} {'without s':>9} {'with s':>8} {'paired':>6} {'(range)':>13} {'fastest':>7} "
             f"{'RSS ratio':>9} same output")
         rows = []
-        for name, plugin, args in [self.commands(f)[0], self.commands(f)[1]]:
+        for name, plugin, args in self.commands(f)[:2]:   # the baseline and the JSON
             pairs, walls, rss = [], ([], []), ([], [])
             outs = [self.wfile("huge-0.out"), self.wfile("huge-1.out")]
             for i in range(self.a.repeat):
