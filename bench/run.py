@@ -18,6 +18,10 @@ Every tshark runs through tests/tshark-pm (--plugin SO for "with",
              callgrind instructions with against without (target <= 1.02)
   knobs      tshark options a health run can turn off: identical JSON on the
              shared captures and the big capture, time and RSS saved
+  timeshare  the same three commands each paired with the baseline, the two
+             running at once on one CPU and taking turns (SCHED_RR when
+             allowed): CPU seconds of each, --repeat pairs per command.
+             A host slowdown hits both alike (see PERFORMANCE.md)
   hugepages  GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (what the packetmancer
              command sets) against nothing, baseline and JSON: --repeat
              alternated pairs, wall time, RSS, identical output
@@ -107,14 +111,7 @@ class Bench:
         os.wait4 gives the rusage of that one child, whose peak RSS covers
         the tshark it execs into (tshark-pm's setpriv and env exec, they do
         not fork)."""
-        env = dict(os.environ)
-        env.pop("PM_TSHARK_WRAP", None)
-        # Only what a section asks for: a GLIBC_TUNABLES of the caller's
-        # would change the heap of every run (see sec_hugepages).
-        env.pop("GLIBC_TUNABLES", None)
-        env.update(env_extra or {})
-        if wrap:
-            env["PM_TSHARK_WRAP"] = wrap
+        env = run_env(env_extra, wrap)
         out = open(stdout, "wb") if stdout else subprocess.DEVNULL
         t0 = time.monotonic()
         p = subprocess.Popen([TSHARK_PM, "--plugin", plugin or "none", *args], env=env,
@@ -392,6 +389,94 @@ class Bench:
         log("safe set: " + " ".join(combo))
         self.results["knobs"] = {"rows": rows, "safe_set": combo}
 
+    def sec_timeshare(self):
+        # ---------------------------------------------------------------
+        # On a shared host the same tshark run takes 25 s or 48 s, in
+        # spells of minutes, so ratios of runs made one after the other
+        # scatter by +-0.1 (overhead section). Here the plugin's run and a
+        # baseline run go at the same time, pinned to one CPU and taking
+        # turns on it (SCHED_RR, 100 ms slices, when we may set it; the
+        # kernel's own sharing otherwise), and each is charged its own CPU
+        # seconds: a slowdown of the host lasts seconds and so hits both
+        # alike. When one finishes first a copy of it takes its place, so
+        # that the other shares the CPU to its end; the copy is killed then
+        # and not counted. The other CPUs stay idle.
+        # ---------------------------------------------------------------
+        f = self.big()
+        s = self.summary(f)
+        cpu = max(os.sched_getaffinity(0))
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+            rr = True
+        except (PermissionError, OSError):
+            rr = False
+        policy = "SCHED_RR" if rr else "SCHED_OTHER (no permission for SCHED_RR)"
+        log(f"\n== a'. Overhead, time-shared: {os.path.basename(f)} ({s.get('packets', '?')} packets), "
+            f"{self.a.repeat} pairs a command on CPU {cpu}, {policy}, load {load()}")
+        cmds = self.commands(f)
+        base = cmds[0]
+
+        def start(plugin, args):
+            def pin():
+                os.sched_setaffinity(0, {cpu})
+                if rr:
+                    os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+            return subprocess.Popen([TSHARK_PM, "--plugin", plugin or "none", *args], env=run_env(),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    preexec_fn=pin)
+
+        def pair(cmd, first):
+            runs = {"base": base, "pm": cmd}
+            procs = {k: start(runs[k][1], runs[k][2]) for k in ((first, "pm" if first == "base" else "base"))}
+            cpus, failed, filler = {}, [], None
+            try:
+                while procs:
+                    time.sleep(0.2)
+                    for k, p in list(procs.items()):
+                        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                        if pid:
+                            cpus[k] = ru.ru_utime + ru.ru_stime
+                            if os.waitstatus_to_exitcode(status):
+                                failed.append(k)
+                            del procs[k]
+                    if filler and os.wait4(filler.pid, os.WNOHANG)[0]:
+                        filler = None
+                    if len(procs) == 1 and not filler:
+                        done = next(k for k in cpus)
+                        filler = start(runs[done][1], runs[done][2])
+            finally:
+                for p in list(procs.values()) + ([filler] if filler else []):
+                    p.kill()
+                    os.wait4(p.pid, 0)
+            return cpus, failed
+
+        rows = []
+        log(f"{'command':46} {'pairs':>5} {'base CPU s':>10} {'CPU s':>8} {'paired':>6} {'(range)':>13}")
+        for name, plugin, args in cmds[1:]:
+            ratios, bc, pc = [], [], []
+            for i in range(self.a.repeat):
+                cpus, failed = pair((name, plugin, args), "base" if i % 2 == 0 else "pm")
+                if failed:
+                    log(f"#   warning: {name}: a run failed ({', '.join(failed)}); pair left out")
+                    continue
+                ratios.append(cpus["pm"] / cpus["base"])
+                bc.append(cpus["base"])
+                pc.append(cpus["pm"])
+                log(f"#   pair {i + 1}: {name}: baseline {cpus['base']:.2f} s, with the plugin "
+                    f"{cpus['pm']:.2f} s CPU: {ratios[-1]:.3f}")
+            if not ratios:
+                continue
+            row = {"command": name, "pairs": len(ratios), "base_cpu_s": statistics.median(bc),
+                   "cpu_s": statistics.median(pc), "paired_cpu_ratio": statistics.median(ratios),
+                   "paired_cpu_ratios": ratios}
+            rows.append(row)
+            log(f"{name:46} {len(ratios):5} {row['base_cpu_s']:10.2f} {row['cpu_s']:8.2f} "
+                f"{row['paired_cpu_ratio']:6.3f} {min(ratios):6.3f}-{max(ratios):6.3f}")
+        log("(paired: median over pairs of the plugin's CPU seconds against the baseline's, the two")
+        log(f" sharing CPU {cpu} from start to end; CPU: user + system; target ratio <= 1.10)")
+        self.results["timeshare"] = {"cpu": cpu, "policy": "rr" if rr else "other", "rows": rows}
+
     def sec_hugepages(self):
         # ---------------------------------------------------------------
         # The packetmancer command runs tshark with
@@ -533,6 +618,19 @@ class Bench:
         self.results["scale"] = rows
 
 
+def run_env(env_extra=None, wrap=None):
+    """The environment of a tshark-pm run: the caller's, minus what would
+    change every run (PM_TSHARK_WRAP, and GLIBC_TUNABLES: see
+    sec_hugepages), plus what a section asks for."""
+    env = dict(os.environ)
+    env.pop("PM_TSHARK_WRAP", None)
+    env.pop("GLIBC_TUNABLES", None)
+    env.update(env_extra or {})
+    if wrap:
+        env["PM_TSHARK_WRAP"] = wrap
+    return env
+
+
 def load():
     try:
         with open("/proc/loadavg") as f:
@@ -612,10 +710,11 @@ def main():
     ap.add_argument("--plugin", help="packetmancer.so (default: BUILD/packetmancer.so)")
     ap.add_argument("--data", default=os.environ.get("PM_BENCH_DATA", "/tmp/pm-bench-data"),
                     help="where generated captures are kept (needs GBs; must be readable by nobody)")
-    ap.add_argument("--sections", default="overhead,callgrind,idle,profile,knobs,hugepages,parallel",
-                    help="comma list of: overhead,callgrind,idle,profile,knobs,hugepages,parallel,scale")
+    ap.add_argument("--sections", default="overhead,timeshare,callgrind,idle,profile,knobs,hugepages,parallel",
+                    help="comma list of: overhead,timeshare,callgrind,idle,profile,knobs,hugepages,parallel,scale")
     ap.add_argument("--scale", action="store_true", help="add the scale section (minutes, GBs)")
-    ap.add_argument("--repeat", type=int, default=3, help="overhead rounds: runs per plugin command, each between two baseline runs")
+    ap.add_argument("--repeat", type=int, default=3, help="overhead rounds (runs per plugin command, each between two baseline runs), "
+                    "timeshare pairs per command, hugepages pairs")
     ap.add_argument("--packets", type=int, default=2000000)
     ap.add_argument("--conversations", type=int, default=20000)
     ap.add_argument("--loss", type=float, default=0.01)
@@ -637,7 +736,7 @@ def main():
     sections = [s for s in a.sections.split(",") if s]
     if a.scale and "scale" not in sections:
         sections.append("scale")
-    known = {"overhead", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"}
+    known = {"overhead", "timeshare", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"}
     if set(sections) - known:
         die(f"unknown section(s): {', '.join(sorted(set(sections) - known))}")
     if a.repeat < 1:
@@ -660,7 +759,7 @@ def main():
     log(f"# PacketMancer bench: plugin {a.plugin}, {os.cpu_count()} CPUs ({cpu_model()}), "
         f"tshark {tshark_version()}, load {load()}")
     try:
-        order = ["overhead", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"]
+        order = ["overhead", "timeshare", "callgrind", "idle", "profile", "knobs", "hugepages", "parallel", "scale"]
         for s in order:
             if s in sections:
                 getattr(b, "sec_" + s)()
