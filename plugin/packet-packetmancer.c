@@ -1033,6 +1033,39 @@ running_in_tshark(void)
     return prg && (strcmp(prg, "tshark") == 0 || g_str_has_suffix(prg, "/tshark"));
 }
 
+/* TCP queues its tap data (the stream number tcp_stream_of() reads) only
+ * while some tap listener exists. A report brings one; a run with only
+ * packetmancer.* fields (analyze:always, or a Wireshark window with no
+ * statistics open) may have none, and then every packet asked TCP's
+ * conversation table instead: two hash lookups of the addresses and ports,
+ * ~1,300 instructions a packet (callgrind, 150,000 packets) and their
+ * cache misses. While analysing, this listener on TCP's tap keeps the taps
+ * on; it does nothing else. */
+static int keep_taps_token;
+static gboolean keeping_taps;
+
+static tap_packet_status
+keep_taps_packet(void *tapdata _U_, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                 const void *data _U_, tap_flags_t flags _U_)
+{
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+static void
+keep_taps_on(void)
+{
+    GString *err;
+
+    if (keeping_taps || tcp_tap_id <= 0)
+        return;
+    err = register_tap_listener("tcp", &keep_taps_token, NULL, TL_REQUIRES_NOTHING, NULL,
+                                keep_taps_packet, NULL, NULL);
+    if (err)
+        g_string_free(err, TRUE);   /* then the slower path, as before */
+    else
+        keeping_taps = TRUE;
+}
+
 /* Asks libwireshark for TCP's analysis fields on the first pass. */
 static void
 start_analyzing(void)
@@ -1056,6 +1089,8 @@ start_analyzing(void)
                 g_array_append_val(want, foreign_hf[i]);
         }
         set_postdissector_wanted_hfids(pm_handle, want);
+        if (pm_pref.tcp_health == PM_ON)
+            keep_taps_on();
     }
     analyzing = TRUE;
 }
@@ -1095,6 +1130,10 @@ pm_cleanup(void)
     frame_blocks = NULL;
     analyzing = FALSE;
     set_postdissector_wanted_hfids(pm_handle, NULL);
+    if (keeping_taps) {
+        remove_tap_listener(&keep_taps_token);
+        keeping_taps = FALSE;
+    }
 }
 
 /* ------------------------------------------------------- registration */
