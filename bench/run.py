@@ -248,6 +248,11 @@ class Bench:
         # the tree and report taps start up the same way.
         jobs += [("a0-startup", None, [t if x == f else x for x in cmds[0][2]]),
                  ("a1-startup", cmds[1][1], [t if x == f else x for x in cmds[1][2]])]
+        # The per-packet fields without any report, as Wireshark's window
+        # computes them: the baseline's filter plus analyze:always.
+        fields = ("fields only (analyze:always, -Y tcp.analysis.flags)", self.a.plugin,
+                  ["-o", "packetmancer.analyze:always"] + cmds[0][2])
+        jobs.append(("a-fields", fields[1], fields[2]))
         res = self.callgrind_many(jobs)
         rows = []
         (base, _), (base0, _), (with0, _) = res["a0"], res["a0-startup"], res["a1-startup"]
@@ -264,6 +269,12 @@ class Bench:
             rows.append({"command": name, "ir": ir, "ir_startup": ir0, "ratio": ir / base,
                          "net_ratio": net, "callgrind_out": out})
             log(f"{name:46} {ir:15,} {ir / base:6.3f} {ir0:14,} {net:9.3f}")
+        ir, out = res["a-fields"]
+        if ir is not None:
+            net = (ir - with0) / (base - base0)
+            rows.append({"command": fields[0], "ir": ir, "ir_startup": with0, "ratio": ir / base,
+                         "net_ratio": net, "callgrind_out": out})
+            log(f"{fields[0]:46} {ir:15,} {ir / base:6.3f} {with0:14,} {net:9.3f}")
         log("(net = per-packet work: total minus start-up on a 10-packet file; target <= 1.10)")
         self.results["callgrind"] = rows
 
@@ -412,7 +423,7 @@ class Bench:
         except (PermissionError, OSError):
             rr = False
         policy = "SCHED_RR" if rr else "SCHED_OTHER (no permission for SCHED_RR)"
-        log(f"\n== a'. Overhead, time-shared: {os.path.basename(f)} ({s.get('packets', '?')} packets), "
+        log(f"\n== a2. Overhead, time-shared: {os.path.basename(f)} ({s.get('packets', '?')} packets), "
             f"{self.a.repeat} pairs a command on CPU {cpu}, {policy}, load {load()}")
         cmds = self.commands(f)
         base = cmds[0]
