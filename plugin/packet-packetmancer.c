@@ -1034,7 +1034,8 @@ running_in_tshark(void)
 }
 
 /* TCP queues its tap data (the stream number tcp_stream_of() reads) only
- * while some tap listener exists. A report brings one; a run with only
+ * while some tap listener exists. A report brings one (pm_tap_started()
+ * comes after its listener is registered); a run with only
  * packetmancer.* fields (analyze:always, or a Wireshark window with no
  * statistics open) may have none, and then every packet asked TCP's
  * conversation table instead: two hash lookups of the addresses and ports,
@@ -1089,7 +1090,9 @@ start_analyzing(void)
                 g_array_append_val(want, foreign_hf[i]);
         }
         set_postdissector_wanted_hfids(pm_handle, want);
-        if (pm_pref.tcp_health == PM_ON)
+        /* A report's own listener, registered before it asks, already
+         * keeps the taps on: a second one would only cost a call a packet. */
+        if (pm_pref.tcp_health == PM_ON && !have_tap_listener(pm_tap_id))
             keep_taps_on();
     }
     analyzing = TRUE;
