@@ -1039,8 +1039,9 @@ running_in_tshark(void)
  * packetmancer.* fields (analyze:always, or a Wireshark window with no
  * statistics open) may have none, and then every packet asked TCP's
  * conversation table instead: two hash lookups of the addresses and ports,
- * ~1,300 instructions a packet (callgrind, 150,000 packets) and their
- * cache misses. While analysing, this listener on TCP's tap keeps the taps
+ * 860 to 1,070 instructions a packet more than with this listener
+ * (callgrind, 150,000 packets), and their cache misses. While analysing
+ * without a PacketMancer tap, this listener on TCP's tap keeps the taps
  * on; it does nothing else. */
 static int keep_taps_token;
 static gboolean keeping_taps;
