@@ -241,18 +241,17 @@ class Bench:
         s = self.summary(f)
         log(f"\n== a'. Callgrind instructions: {os.path.basename(f)} ({s.get('packets', '?')} packets, "
             f"{s.get('conversations', '?')} conversations); start-up measured on a 10-packet capture")
+        # The per-packet fields without any report, as Wireshark's window
+        # computes them: the baseline's filter plus analyze:always.
         cmds = self.commands(f)
+        cmds.append(("fields only (analyze:always, -Y tcp.analysis.flags)", self.a.plugin,
+                     ["-o", "packetmancer.analyze:always"] + cmds[0][2]))
         jobs = [(f"a{i}", plugin, args) for i, (_, plugin, args) in enumerate(cmds)]
         # Start-up (registration, preferences, the tap's end-of-file output
         # for 10 packets): once without the plugin, once with the json tap;
         # the tree and report taps start up the same way.
         jobs += [("a0-startup", None, [t if x == f else x for x in cmds[0][2]]),
                  ("a1-startup", cmds[1][1], [t if x == f else x for x in cmds[1][2]])]
-        # The per-packet fields without any report, as Wireshark's window
-        # computes them: the baseline's filter plus analyze:always.
-        fields = ("fields only (analyze:always, -Y tcp.analysis.flags)", self.a.plugin,
-                  ["-o", "packetmancer.analyze:always"] + cmds[0][2])
-        jobs.append(("a-fields", fields[1], fields[2]))
         res = self.callgrind_many(jobs)
         rows = []
         (base, _), (base0, _), (with0, _) = res["a0"], res["a0-startup"], res["a1-startup"]
@@ -269,12 +268,6 @@ class Bench:
             rows.append({"command": name, "ir": ir, "ir_startup": ir0, "ratio": ir / base,
                          "net_ratio": net, "callgrind_out": out})
             log(f"{name:46} {ir:15,} {ir / base:6.3f} {ir0:14,} {net:9.3f}")
-        ir, out = res["a-fields"]
-        if ir is not None:
-            net = (ir - with0) / (base - base0)
-            rows.append({"command": fields[0], "ir": ir, "ir_startup": with0, "ratio": ir / base,
-                         "net_ratio": net, "callgrind_out": out})
-            log(f"{fields[0]:46} {ir:15,} {ir / base:6.3f} {with0:14,} {net:9.3f}")
         log("(net = per-packet work: total minus start-up on a 10-packet file; target <= 1.10)")
         self.results["callgrind"] = rows
 
@@ -428,18 +421,19 @@ class Bench:
         cmds = self.commands(f)
         base = cmds[0]
 
-        def start(plugin, args):
+        def start(cmd):
             def pin():
                 os.sched_setaffinity(0, {cpu})
                 if rr:
                     os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+            _, plugin, args = cmd
             return subprocess.Popen([TSHARK_PM, "--plugin", plugin or "none", *args], env=run_env(),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     preexec_fn=pin)
 
-        def pair(cmd, first):
+        def pair(cmd, order):
             runs = {"base": base, "pm": cmd}
-            procs = {k: start(runs[k][1], runs[k][2]) for k in ((first, "pm" if first == "base" else "base"))}
+            procs = {k: start(runs[k]) for k in order}
             cpus, failed, filler = {}, [], None
             try:
                 while procs:
@@ -455,7 +449,7 @@ class Bench:
                         filler = None
                     if len(procs) == 1 and not filler:
                         done = next(k for k in cpus)
-                        filler = start(runs[done][1], runs[done][2])
+                        filler = start(runs[done])
             finally:
                 for p in list(procs.values()) + ([filler] if filler else []):
                     p.kill()
@@ -467,7 +461,8 @@ class Bench:
         for name, plugin, args in cmds[1:]:
             ratios, bc, pc = [], [], []
             for i in range(self.a.repeat):
-                cpus, failed = pair((name, plugin, args), "base" if i % 2 == 0 else "pm")
+                # Alternate which starts first, so that neither is favoured.
+                cpus, failed = pair((name, plugin, args), ("base", "pm") if i % 2 == 0 else ("pm", "base"))
                 if failed:
                     log(f"#   warning: {name}: a run failed ({', '.join(failed)}); pair left out")
                     continue
