@@ -416,8 +416,11 @@ class Bench:
         except (PermissionError, OSError):
             rr = False
         policy = "SCHED_RR" if rr else "SCHED_OTHER (no permission for SCHED_RR)"
+        other = self.a.against
         log(f"\n== a2. Overhead, time-shared: {os.path.basename(f)} ({s.get('packets', '?')} packets), "
             f"{self.a.repeat} pairs a command on CPU {cpu}, {policy}, load {load()}")
+        if other:
+            log(f"#   against {other}: each command run with both builds, not against plain tshark")
         cmds = self.commands(f)
         base = cmds[0]
 
@@ -432,7 +435,9 @@ class Bench:
                                     preexec_fn=pin)
 
         def pair(cmd, order):
-            runs = {"base": base, "pm": cmd}
+            # With --against, the same command with the other build is the
+            # baseline: a change's own effect, to a hundredth or so.
+            runs = {"base": (cmd[0], other, cmd[2]) if other else base, "pm": cmd}
             procs = {k: start(runs[k]) for k in order}
             cpus, failed, filler = {}, [], None
             try:
@@ -469,7 +474,8 @@ class Bench:
                 ratios.append(cpus["pm"] / cpus["base"])
                 bc.append(cpus["base"])
                 pc.append(cpus["pm"])
-                log(f"#   pair {i + 1}: {name}: baseline {cpus['base']:.2f} s, with the plugin "
+                log(f"#   pair {i + 1}: {name}: {'other build' if other else 'baseline'} "
+                    f"{cpus['base']:.2f} s, {'this build' if other else 'with the plugin'} "
                     f"{cpus['pm']:.2f} s CPU: {ratios[-1]:.3f}")
             if not ratios:
                 continue
@@ -479,9 +485,14 @@ class Bench:
             rows.append(row)
             log(f"{name:46} {len(ratios):5} {row['base_cpu_s']:10.2f} {row['cpu_s']:8.2f} "
                 f"{row['paired_cpu_ratio']:6.3f} {min(ratios):6.3f}-{max(ratios):6.3f}")
-        log("(paired: median over pairs of the plugin's CPU seconds against the baseline's, the two")
-        log(f" sharing CPU {cpu} from start to end; CPU: user + system; target ratio <= 1.10)")
-        self.results["timeshare"] = {"cpu": cpu, "policy": "rr" if rr else "other", "rows": rows}
+        if other:
+            log("(paired: median over pairs of this build's CPU seconds against the other build's on the")
+            log(f" same command, the two sharing CPU {cpu} from start to end; CPU: user + system)")
+        else:
+            log("(paired: median over pairs of the plugin's CPU seconds against the baseline's, the two")
+            log(f" sharing CPU {cpu} from start to end; CPU: user + system; target ratio <= 1.10)")
+        self.results["timeshare"] = {"cpu": cpu, "policy": "rr" if rr else "other", "against": other,
+                                     "rows": rows}
 
     def sec_hugepages(self):
         # ---------------------------------------------------------------
@@ -734,6 +745,9 @@ def main():
                     help="knobs: compare each shared capture on its own (slow) instead of all merged")
     ap.add_argument("--knobs-small", action="store_true",
                     help="knobs: time on the callgrind-sized capture instead of the big one")
+    ap.add_argument("--against", metavar="OTHER.so",
+                    help="timeshare: pair each plugin command with the same command run with this "
+                         "other build of the plugin instead of with plain tshark (is a change faster?)")
     ap.add_argument("--json", help="also write every number to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (callgrind outputs)")
     a = ap.parse_args()
@@ -749,6 +763,10 @@ def main():
         die("--repeat must be at least 1")
     if not os.access(a.plugin, os.R_OK):
         die(f"plugin not found: {a.plugin}")
+    if a.against:
+        a.against = os.path.abspath(a.against)
+        if not os.access(a.against, os.R_OK):
+            die(f"--against: plugin not found: {a.against}")
     for tool in ["tshark"] + (["valgrind"] if {"callgrind", "idle"} & set(sections) else []):
         if not shutil.which(tool):
             die(f"{tool} is not installed")
