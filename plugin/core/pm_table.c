@@ -29,13 +29,10 @@
 #include <string.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #define PM_BLOCK 256
 #define PM_SMALL_BLOCKS 8
-#define PM_HUGE_PAGE ((size_t)2 << 20)
+#define PM_BIG_BLOCK ((size_t)2 << 20)
 
 /* The frames most recently seen, to recognise capture duplicates: a FIFO
  * of PM_DUP_RECENT entries (24 bytes each, 1.5 MiB per table at most,
@@ -224,23 +221,19 @@ map_clear(conv_map *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Zeroed memory on a cache-line boundary, freed with free(). huge: on a
- * 2 MiB boundary too, and marked for transparent huge pages where Linux
- * has them. The duplicate index and the conversation records are read at
- * random, a line a packet each, while tshark's own gigabyte goes through
- * the TLB too: one huge page maps what 512 small ones did, and the
- * plugin's share of a JSON run's time fell by a twelfth (perf). */
+/* Zeroed memory on a cache-line boundary, freed with free(). The ninth
+ * round also put the duplicate index and the record blocks on 2 MiB
+ * boundaries marked for transparent huge pages: the plugin's own share of
+ * a run's time fell by a twelfth in perf, but end to end the report took
+ * 2% more CPU time with them than without (eight paired runs on 2,000,000
+ * packets, docs/PERFORMANCE.md, eleventh round), so no longer. */
 static void *
-lines_alloc0(size_t len, bool huge)
+lines_alloc0(size_t len)
 {
     void *p;
 
-    if (posix_memalign(&p, huge ? PM_HUGE_PAGE : 64, len) != 0)
+    if (posix_memalign(&p, 64, len) != 0)
         g_error("packetmancer: out of memory (%zu bytes)", len);
-#ifdef MADV_HUGEPAGE
-    if (huge)
-        (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: without it, small pages */
-#endif
     memset(p, 0, len);
     return p;
 }
@@ -344,7 +337,7 @@ capture_duplicate(pm_table *t, const pm_packet *p, int dir)
         return false;
     if (!t->ring) {
         t->ring = g_new0(dup_entry, PM_DUP_RECENT);
-        t->index = lines_alloc0(DUP_BUCKETS * sizeof(dup_bucket), true);
+        t->index = lines_alloc0(DUP_BUCKETS * sizeof(dup_bucket));
     }
     h = dup_hash(&key) | 1;
     found = dup_find(t, &key, h);
@@ -466,18 +459,18 @@ _Static_assert(offsetof(pm_conv, dir) == 64 && offsetof(pm_conv, rtt) == 192,
 #endif
 
 /* A table's first PM_SMALL_BLOCKS blocks hold PM_BLOCK records each;
- * past those, a block fills a huge page (5,461 records), so that a small
- * table stays small and a big one is read through few TLB entries. */
+ * past those, a block holds 2 MiB (5,461 records), so that a small table
+ * stays small and a big one takes few allocations. */
 static pm_conv *
 conv_alloc(pm_table *t)
 {
     pm_conv *block;
 
     if (t->used_in_block == t->block_size) {
-        bool huge = t->blocks->len >= PM_SMALL_BLOCKS;
+        bool big = t->blocks->len >= PM_SMALL_BLOCKS;
 
-        t->block_size = huge ? PM_HUGE_PAGE / sizeof(pm_conv) : PM_BLOCK;
-        g_ptr_array_add(t->blocks, lines_alloc0(t->block_size * sizeof(pm_conv), huge));
+        t->block_size = big ? PM_BIG_BLOCK / sizeof(pm_conv) : PM_BLOCK;
+        g_ptr_array_add(t->blocks, lines_alloc0(t->block_size * sizeof(pm_conv)));
         t->used_in_block = 0;
     }
     block = g_ptr_array_index(t->blocks, t->blocks->len - 1);
