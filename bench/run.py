@@ -21,7 +21,9 @@ Every tshark runs through tests/tshark-pm (--plugin SO for "with",
   timeshare  the same three commands each paired with the baseline, the two
              running at once on one CPU and taking turns (SCHED_RR when
              allowed): CPU seconds of each, --repeat pairs per command.
-             A host slowdown hits both alike (see PERFORMANCE.md)
+             A host slowdown hits both alike (see PERFORMANCE.md).
+             --tree-reference adds Wireshark's own -z plen,tree and
+             -z ip_hosts,tree (no plugin) against the same baseline
   hugepages  GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (what the packetmancer
              command sets) against nothing, baseline and JSON: --repeat
              alternated pairs, wall time, RSS, identical output
@@ -423,6 +425,17 @@ class Bench:
             log(f"#   against {other}: each command run with both builds, not against plain tshark")
         cmds = self.commands(f)
         base = cmds[0]
+        if self.a.tree_reference and not other:
+            # What Wireshark's own stats trees cost on the same analysis:
+            # the price of the stats-tree API itself, for reading the
+            # tree's row (docs/PERFORMANCE.md, twelfth round). plen ticks
+            # two nodes a packet; ip_hosts adds a node per address, each
+            # appended after a walk over its siblings, so it grows with
+            # the number of hosts (why our tree names only
+            # tree_conversations conversations).
+            for tree in ("plen", "ip_hosts"):
+                cmds.append((f"-z {tree},tree (Wireshark's own, no plugin)", None,
+                             base[2] + ["-z", f"{tree},tree"]))
 
         def start(cmd):
             def pin():
@@ -474,9 +487,9 @@ class Bench:
                 ratios.append(cpus["pm"] / cpus["base"])
                 bc.append(cpus["base"])
                 pc.append(cpus["pm"])
+                side = "this build" if other else "with the plugin" if plugin else "with the tree"
                 log(f"#   pair {i + 1}: {name}: {'other build' if other else 'baseline'} "
-                    f"{cpus['base']:.2f} s, {'this build' if other else 'with the plugin'} "
-                    f"{cpus['pm']:.2f} s CPU: {ratios[-1]:.3f}")
+                    f"{cpus['base']:.2f} s, {side} {cpus['pm']:.2f} s CPU: {ratios[-1]:.3f}")
             if not ratios:
                 continue
             row = {"command": name, "pairs": len(ratios), "base_cpu_s": statistics.median(bc),
@@ -489,7 +502,8 @@ class Bench:
             log("(paired: median over pairs of this build's CPU seconds against the other build's on the")
             log(f" same command, the two sharing CPU {cpu} from start to end; CPU: user + system)")
         else:
-            log("(paired: median over pairs of the plugin's CPU seconds against the baseline's, the two")
+            who = "the command's" if self.a.tree_reference else "the plugin's"
+            log(f"(paired: median over pairs of {who} CPU seconds against the baseline's, the two")
             log(f" sharing CPU {cpu} from start to end; CPU: user + system; target ratio <= 1.10)")
         self.results["timeshare"] = {"cpu": cpu, "policy": "rr" if rr else "other", "against": other,
                                      "rows": rows}
@@ -745,6 +759,10 @@ def main():
                     help="knobs: compare each shared capture on its own (slow) instead of all merged")
     ap.add_argument("--knobs-small", action="store_true",
                     help="knobs: time on the callgrind-sized capture instead of the big one")
+    ap.add_argument("--tree-reference", action="store_true",
+                    help="timeshare: also pair two of Wireshark's own stats trees (-z plen,tree and "
+                         "-z ip_hosts,tree, no plugin) with the baseline, for what the stats-tree API "
+                         "itself costs (ignored with --against)")
     ap.add_argument("--against", metavar="OTHER.so",
                     help="timeshare: pair each plugin command with the same command run with this "
                          "other build of the plugin instead of with plain tshark (is a change faster?)")
